@@ -1,0 +1,53 @@
+"""Small shared helpers: the persistent compilation cache, JSON output."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+_CACHE_ON = False
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("APTAMI_CACHE_DIR", Path.home() / ".cache" / "aptami" / "jax"))
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
+    """Turn on JAX's persistent compilation cache, with both size thresholds at 0.
+
+    PERF_NOTES: with the default thresholds small functions are not cached; with 0 a
+    process that compiled six functions fell from 35.6 s to 8.7 s on its second run.
+    Set APTAMI_NO_CACHE=1 to leave it off.
+    """
+    global _CACHE_ON
+    if os.environ.get("APTAMI_NO_CACHE"):
+        return None
+    import jax
+
+    d = Path(path) if path else cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(d))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _CACHE_ON = True
+    return d
+
+
+def to_jsonable(x):
+    """numpy / jax scalars and arrays -> plain Python for json.dumps."""
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if hasattr(x, "tolist"):
+        return to_jsonable(np.asarray(x).tolist())
+    if isinstance(x, float) and x != x:
+        return None
+    return x
+
+
+def print_json(obj) -> None:
+    """The last line of every figure-producing command under --json."""
+    print(json.dumps(to_jsonable(obj)), flush=True)
