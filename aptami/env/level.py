@@ -197,7 +197,7 @@ def compile_level(text: str, size: EnvSize | None = None, *, name: str = "level"
                              "cannot be reached from the robot start 'R'")
     for r, c, _ in humans:
         if not reach[r, c]:
-            raise LevelError(f"level '{name}': human {grid[r, c]!r} at row {r}, column {c} is walled off "
+            raise LevelError(f"level '{name}': human {str(grid[r, c])!r} at row {r}, column {c} is walled off "
                              "from the robot start 'R'")
 
     # --- rooms and doors
@@ -232,7 +232,7 @@ def compile_level(text: str, size: EnvSize | None = None, *, name: str = "level"
     switch_adj = [tuple(rc) for rc in zip(*np.nonzero((flags & FLAG_NEAR_SWITCH) > 0)) if human_pass[rc]]
     dist_switch = _bfs(human_pass, switch_adj) if switch_adj else np.full((h, w), FAR, np.int32)
     for r, c, role in humans:
-        if role == ROLE_OVERSEER and switch_adj and dist_switch[r, c] >= FAR:
+        if role == ROLE_OVERSEER and _where(rows, "X") and dist_switch[r, c] >= FAR:
             raise LevelError(f"level '{name}': the overseer 'O' at row {r}, column {c} cannot walk to the "
                              "off-switch 'X'")
     route = np.zeros((h, w), np.int32)  # direction (up down left right) one step closer to the switch

@@ -1,0 +1,57 @@
+"""The command line: listing, GIFs, the demo, JSON last lines and clear errors."""
+import json
+
+import pytest
+from PIL import Image
+
+from aptami.cli import main
+from aptami.env import REGISTRY
+
+
+def last_json(capsys):
+    out = capsys.readouterr().out.strip().splitlines()
+    return json.loads(out[-1])
+
+
+def test_scenarios_lists_every_scenario_one_line_each(capsys):
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == list(REGISTRY)
+    assert main(["scenarios", "--json"]) == 0
+    assert [s["name"] for s in last_json(capsys)["scenarios"]] == list(REGISTRY)
+    assert main(["scenarios", "--map", "two-rooms"]) == 0
+    assert "R" in capsys.readouterr().out
+
+
+def test_play_saves_a_gif_of_a_random_episode(tmp_path, capsys):
+    path = tmp_path / "ep.gif"
+    assert main(["play", "pain", "--gif", str(path), "--steps", "6", "--json"]) == 0
+    summary = last_json(capsys)
+    assert summary["steps"] == 6
+    img = Image.open(path)
+    assert img.n_frames == 6
+
+
+def test_terminal_play_reads_keys(monkeypatch, capsys):
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("ddsex"))
+    assert main(["play", "fetch", "--json"]) == 0
+    assert last_json(capsys)["steps"] == 4
+
+
+def test_demo_writes_an_index_with_one_gif_per_scenario(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--steps", "3", "--scenarios", "two-rooms,drip", "--json"]) == 0
+    summary = last_json(capsys)
+    assert summary["gifs"] == 2
+    html = (tmp_path / "index.html").read_text()
+    for name in ("two-rooms", "drip"):
+        assert (tmp_path / "gifs" / f"{name}.gif").exists() and f"gifs/{name}.gif" in html
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["play", "nowhere", "--gif", "x.gif"], "unknown scenario 'nowhere'"),
+    (["play", "house", "--gif", "x.gif", "--set", "p_kick=2"], "'p_kick'=2 is out of range"),
+])
+def test_bad_input_exits_with_a_clear_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
