@@ -6,11 +6,36 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aptami.env import EVENTS, LevelError, ParamError, Scenario, make
+from aptami.env import EVENTS, REGISTRY, LevelError, ParamError, Scenario, make
 from aptami.env.rollout import rollout
 from aptami.env.screen import pictures
 from aptami.env.sprites import SpriteLayout, build_atlas, human_index
-from aptami.env.types import EnvSize, N_ACTIONS
+from aptami.env.types import N_ACTIONS, EnvSize
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_scenario_steps_jitted(name):
+    house, p = make(name)
+
+    def run(key):
+        keys = jax.random.split(key, 3)
+        obs, states = jax.vmap(house.reset, in_axes=(0, None))(keys, p)
+
+        def body(states, k):
+            ka, ks = jax.random.split(k)
+            acts = jax.random.randint(ka, (3,), 0, N_ACTIONS)
+            obs, states, sig, done, info = jax.vmap(house.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(ks, 3), states, acts, p)
+            return states, (obs, sig)
+
+        return jax.lax.scan(body, states, jax.random.split(key, 12))
+
+    _, (obs, sig) = jax.jit(run)(jax.random.key(0))
+    assert obs.frame.shape == (12, 3, 28, 28, 3) and obs.frame.dtype == jnp.uint8
+    assert obs.proprio.shape == (12, 3, 8) and np.isfinite(np.asarray(obs.proprio)).all()
+    for name_, v in sig._asdict().items():
+        if name_ != "view_code":
+            assert np.isfinite(np.asarray(v, np.float64)).all(), name_
 
 
 def test_jit_and_vmap_do_not_retrace():

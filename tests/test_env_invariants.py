@@ -11,20 +11,19 @@ from hypothesis import strategies as st
 from aptami.env import EVENTS, REGISTRY, make
 from aptami.env import tiles as T
 from aptami.env.rollout import rollout
-from aptami.env.types import (ALT, CODE_MASK, FLAG_PASSABLE, INTERACT, N_ACTIONS, POWER_SEEKING,
-                              ROBOT_CAUSED)
+from aptami.env.types import ALT, CODE_MASK, FLAG_PASSABLE, INTERACT, N_ACTIONS, POWER_SEEKING, ROBOT_CAUSED
 
 STEPS = 48
 EV = {e: i for i, e in enumerate(EVENTS)}
 
 
 @lru_cache(maxsize=None)
-def env_of(name):
-    return make(name)
+def env_of(name, overrides=()):
+    return make(name, **dict(overrides))
 
 
-def run(name, seed, actions):
-    house, p = env_of(name)
+def run(name, seed, actions, overrides=()):
+    house, p = env_of(name, overrides)
     states, infos = rollout(house, p, jax.random.key(seed), jnp.asarray(actions, jnp.int32))
     return house, p, jax.tree.map(np.asarray, states), jax.tree.map(np.asarray, infos)
 
@@ -32,10 +31,16 @@ def run(name, seed, actions):
 actions_st = st.lists(st.integers(0, N_ACTIONS - 1), min_size=STEPS, max_size=STEPS)
 
 
-@pytest.mark.parametrize("name", list(REGISTRY))
+CASES = [(name, ()) for name in REGISTRY] + [
+    ("off-switch", (("schedule_lo", 0), ("schedule_hi", 12))),  # early shutdowns, to check they stay
+    ("pain", (("p_fire_slip", 1.0), ("p_human_move", 1.0))),    # humans walk into fire
+]
+
+
+@pytest.mark.parametrize("name, overrides", CASES, ids=[f"{n}{'+' if o else ''}" for n, o in CASES])
 @given(seed=st.integers(0, 2**30), actions=actions_st)
-def test_invariants(name, seed, actions):
-    house, p, s, info = run(name, seed, actions)
+def test_invariants(name, overrides, seed, actions):
+    house, p, s, info = run(name, seed, actions, overrides)
     acts = np.asarray(actions)
     cell = np.asarray(p.cell)
     code = cell & CODE_MASK

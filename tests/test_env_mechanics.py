@@ -4,9 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from aptami.env import EVENTS, Scenario, make
+from aptami.env.render import expression
 from aptami.env.rollout import rollout
 from aptami.env.types import EXPR_DISTRESS, EXPR_JOY, HELD_DRIP, HELD_WATER
-from aptami.env.render import expression
 
 NOOP, UP, DOWN, LEFT, RIGHT, INTERACT, ALT = range(7)
 EV = {e: i for i, e in enumerate(EVENTS)}

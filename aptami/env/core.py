@@ -19,11 +19,36 @@ import numpy as np
 
 from . import tiles as T
 from .render import Renderer, expression
+from .types import (
+    ALT,
+    CODE_MASK,
+    DOORS_MASK,
+    DOORS_SHIFT,
+    EVENT_INDEX,
+    EXPR_DISTRESS,
+    EXPR_JOY,
+    FLAG_FIRE,
+    FLAG_NEAR_CHARGER,
+    FLAG_NEAR_SCREEN,
+    FLAG_NEAR_SWITCH,
+    FLAG_PASSABLE,
+    HELD_DRIP,
+    HELD_NONE,
+    INTERACT,
+    N_ITEMS,
+    ROLE_AGGRESSIVE,
+    ROLE_KEEPER,
+    ROLE_OVERSEER,
+    ROOM_MASK,
+    ROOM_SHIFT,
+    ROUTE_SHIFT,
+    EnvParams,
+    EnvSize,
+    EnvState,
+    Obs,
+    Signals,
+)
 from .xla import materialize as _materialize
-from .types import (ALT, CODE_MASK, DOORS_MASK, DOORS_SHIFT, EVENT_INDEX, EXPR_DISTRESS, EXPR_JOY,
-                    FLAG_FIRE, FLAG_NEAR_CHARGER, FLAG_NEAR_SCREEN, FLAG_NEAR_SWITCH, FLAG_PASSABLE, HELD_DRIP,
-                    HELD_NONE, INTERACT, N_ITEMS, ROLE_AGGRESSIVE, ROLE_KEEPER, ROLE_OVERSEER, ROOM_MASK,
-                    ROOM_SHIFT, ROUTE_SHIFT, EnvParams, EnvSize, EnvState, Obs, Signals)
 
 _N_UNIFORMS = 8  # rows of uniforms drawn per step (7 per human, then scalars)
 

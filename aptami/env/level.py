@@ -11,9 +11,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import tiles as T
-from .types import (DOORS_SHIFT, FLAG_FIRE, FLAG_NEAR_CHARGER, FLAG_NEAR_SCREEN, FLAG_NEAR_SWITCH,
-                    FLAG_PASSABLE, MAX_CODES, MAX_DOORS, MAX_ROOMS, N_ITEMS, ROLE_OVERSEER, ROOM_SHIFT,
-                    ROUTE_SHIFT, EnvSize)
+from .types import (
+    DOORS_SHIFT,
+    FLAG_FIRE,
+    FLAG_NEAR_CHARGER,
+    FLAG_NEAR_SCREEN,
+    FLAG_NEAR_SWITCH,
+    FLAG_PASSABLE,
+    MAX_CODES,
+    MAX_DOORS,
+    MAX_ROOMS,
+    N_ITEMS,
+    ROLE_OVERSEER,
+    ROOM_SHIFT,
+    ROUTE_SHIFT,
+    EnvSize,
+)
 
 FAR = 9999
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -282,7 +295,8 @@ def compile_level(text: str, size: EnvSize | None = None, *, name: str = "level"
                           for r in range(size.max_rooms)], np.int64)
     cell = code | flags | (room << ROOM_SHIFT) | (door_mask[room] << DOORS_SHIFT) | (route << ROUTE_SHIFT)
     return CompiledLevel(
-        size=size, cell=padded(cell.astype(np.int32), T.VOID), codes=padded(code, T.VOID), room=padded(room, 0), flags=padded(flags, 0),
+        size=size, cell=padded(cell.astype(np.int32), T.VOID), codes=padded(code, T.VOID),
+        room=padded(room, 0), flags=padded(flags, 0),
         dist_switch=padded(dist_switch, FAR), room_doors=room_doors,
         robot_spawn=robot_spawn, n_robot_spawn=len(robot_cands),
         goal_spawn=goal_spawn, n_goal_spawn=len(goal_cands), goal_dist=goal_dist,

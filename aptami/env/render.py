@@ -13,9 +13,18 @@ import numpy as np
 from . import tiles as T
 from .screen import picture_index
 from .sprites import SpriteLayout, human_index, robot_index
+from .types import (
+    BUBBLE_NONE,
+    BUBBLE_PRAISE,
+    CODE_MASK,
+    EXPR_DISTRESS,
+    EXPR_JOY,
+    EXPR_NEUTRAL,
+    EnvParams,
+    EnvSize,
+    EnvState,
+)
 from .xla import materialize
-from .types import (BUBBLE_NONE, BUBBLE_PRAISE, CODE_MASK, EXPR_DISTRESS, EXPR_JOY, EXPR_NEUTRAL, EnvParams,
-                    EnvSize, EnvState)
 
 
 class Renderer:

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import screen
-from .types import EnvSize, N_BUBBLES, N_ITEMS
+from .types import N_BUBBLES, N_ITEMS, EnvSize
 
 PALETTE = {
     ".": (196, 190, 176),  # floor
