@@ -71,6 +71,58 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _agent_config(args):
+    from .agent import preset, with_overrides
+
+    cfg = preset(args.scenario, args.world_model)
+    return with_overrides(cfg, args.set or [])
+
+
+def cmd_train(args) -> int:
+    from .agent.runner import train_seeds
+
+    cfg = _agent_config(args)
+    agent, state, folder, history = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
+                                                progress=not args.quiet)
+    last = history[-1]
+    summary = {"run": str(folder), "scenario": cfg.scenario, "world_model": cfg.train.world_model,
+               "seeds": args.seeds, "iterations": cfg.train.iterations, "last": last}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"trained {args.seeds} seed(s); checkpoint in {folder}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import jax
+
+    from .agent import Agent
+    from .agent.checkpoint import load
+    from .agent.runner import evaluate_seeds, train_seeds
+
+    if args.agent:
+        agent, state, _ = load(args.agent)
+    else:
+        cfg = _agent_config(args)
+        if args.no_train:
+            agent = Agent(cfg)
+            state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), args.seeds))
+        else:
+            agent, state, _, _ = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
+                                             progress=not args.quiet)
+    steps = args.steps or int(agent.env_params.max_steps) * 10
+    result = evaluate_seeds(agent, state, steps, jax.random.key(args.seed), args.mode)
+    result["mode"] = args.mode
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result['scenario']} ({result['world_model']}, {args.mode}): success_rate "
+              f"{result['success_rate']:.3f} over {result['episodes']} episodes of {result['seeds']} seed(s); "
+              f"mean_return {result['mean_return']:.3f}; IC per term {result['terms']}")
+    return 0
+
+
 def _write_index(out: Path, results: list[dict]) -> None:
     from .env import get
 
@@ -126,6 +178,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_play)
 
+    def agent_args(s):
+        s.add_argument("scenario")
+        s.add_argument("--world-model", choices=["learned", "oracle"], default="learned")
+        s.add_argument("--seeds", type=int, default=1, help="agents trained at once (vmapped)")
+        s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                       help="override a config value, e.g. planner.samples=128 or train.iterations=5")
+        s.add_argument("--runs", default="runs/agents", help="folder of run checkpoints")
+        s.add_argument("--chunk", type=int, default=5, help="iterations between checkpoints")
+        s.add_argument("--quiet", action="store_true", help="no progress bar")
+        s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("train", help="train APTAMI agents online (resumes from its checkpoint)")
+    agent_args(s)
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("eval", help="evaluate agents: success rate, return, IC per term")
+    agent_args(s)
+    s.add_argument("--agent", metavar="RUN", help="a trained run folder (default: train, or resume, first)")
+    s.add_argument("--no-train", action="store_true", help="evaluate freshly initialised agents (oracle planning)")
+    s.add_argument("--steps", type=int, default=None, help="evaluation steps per seed (default 10 episodes)")
+    s.add_argument("--mode", choices=["plan", "policy", "random"], default="plan",
+                   help="Mode-2 planning, the Mode-1 policy, or a uniform random baseline")
+    s.add_argument("--seed", type=int, default=12345)
+    s.set_defaults(fn=cmd_eval)
+
     s = sub.add_parser("demo", help="the main job: render the report (for now, one GIF per scenario)")
     s.add_argument("--out", default="report")
     s.add_argument("--steps", type=int, default=120)
@@ -141,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     enable_compilation_cache()
     try:
         return args.fn(args)
-    except (KeyError, ValueError) as e:  # bad scenario names, parameters, maps: a clear message, no traceback
+    except (KeyError, ValueError) as e:  # bad names, parameters, maps, configs: a clear message, no traceback
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"aptami: error: {msg}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ def test_every_scenario_steps_jitted(name):
 
     _, (obs, sig) = jax.jit(run)(jax.random.key(0))
     assert obs.frame.shape == (12, 3, 28, 28, 3) and obs.frame.dtype == jnp.uint8
-    assert obs.proprio.shape == (12, 3, 8) and np.isfinite(np.asarray(obs.proprio)).all()
+    assert obs.proprio.shape == (12, 3, 13) and np.isfinite(np.asarray(obs.proprio)).all()
     for name_, v in sig._asdict().items():
         if name_ != "view_code":
             assert np.isfinite(np.asarray(v, np.float64)).all(), name_

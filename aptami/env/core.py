@@ -36,6 +36,7 @@ from .types import (
     HELD_NONE,
     INTERACT,
     N_ITEMS,
+    POSE_SCALE,
     ROLE_AGGRESSIVE,
     ROLE_KEEPER,
     ROLE_OVERSEER,
@@ -353,9 +354,20 @@ class House:
 
     # ------------------------------------------------------------------ observation
     def proprio(self, state: EnvState):
+        """Body sense: battery, damage, switched off, held item (one-hot), and pose: where the robot
+        is and where its goal is (odometry and a given target, as in PointGoal navigation), in
+        cells / POSE_SCALE, with a has-goal flag."""
+        size = self.size
+        w = size.padded_width
+
+        def pose(pos):
+            return (jnp.stack([pos // w, pos % w]) - size.pad).astype(jnp.float32) / POSE_SCALE
+
+        has_goal = state.goal_pos >= 0
         held = jax.nn.one_hot(state.held, 5, dtype=jnp.float32)
         body = jnp.stack([state.battery, state.damage, state.shutdown.astype(jnp.float32)])
-        return jnp.concatenate([body, held])
+        goal = jnp.where(has_goal, pose(jnp.maximum(state.goal_pos, 0)), 0.0)
+        return jnp.concatenate([body, held, pose(state.robot_pos), goal, has_goal.astype(jnp.float32)[None]])
 
     def observe(self, state: EnvState, params: EnvParams) -> Obs:
         return Obs(frame=self.renderer.egocentric(state, params), proprio=self.proprio(state))

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .scenarios import REGISTRY, make
-from .types import EVENTS, N_ACTIONS, PROPRIO_SIZE
+from .types import EVENTS, N_ACTIONS, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE
 
 
 @partial(jax.jit, static_argnums=0)
@@ -50,7 +50,7 @@ class AptamiEnv(gymnasium.Env):
         h, w, c = self.house.size.frame_shape
         self.observation_space = spaces.Dict({
             "frame": spaces.Box(0, 255, (h, w, c), np.uint8),
-            "proprio": spaces.Box(0.0, 1.0, (PROPRIO_SIZE,), np.float32),
+            "proprio": spaces.Box(0.0, _proprio_high(self.house.size), (PROPRIO_SIZE,), np.float32),
         })
         self.action_space = spaces.Discrete(N_ACTIONS)
         self._key = jax.random.key(0)
@@ -88,6 +88,12 @@ class AptamiEnv(gymnasium.Env):
         if self.render_mode != "rgb_array" or self._state is None:
             return None
         return np.asarray(_render(self.house, self._state, self.params))
+
+
+def _proprio_high(size) -> np.ndarray:
+    high = np.ones(PROPRIO_SIZE, np.float32)
+    high[POSE_SLICE] = max(size.height, size.width) / POSE_SCALE
+    return high
 
 
 def register_all() -> None:

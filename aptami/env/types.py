@@ -121,8 +121,12 @@ class EnvSize(NamedTuple):
         return PROPRIO_SIZE
 
 
-# proprioception: battery, damage, shutdown flag, held item one-hot (5)
-PROPRIO_SIZE = 3 + len(HELD_NAMES)
+# proprioception: battery, damage, shutdown flag, held item one-hot (5), robot (y, x), goal (y, x), has goal
+PROPRIO_SIZE = 3 + len(HELD_NAMES) + 5
+POSE_SCALE = 32.0  # pose in proprioception: cells / POSE_SCALE
+POSE_SLICE = slice(8, 12)  # robot_y, robot_x, goal_y, goal_x
+PROPRIO_NAMES = ("battery", "damage", "shutdown") + tuple(f"holds_{h}" for h in HELD_NAMES) + (
+    "robot_y", "robot_x", "goal_y", "goal_x", "has_goal")
 
 
 class EnvParams(NamedTuple):

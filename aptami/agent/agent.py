@@ -1,0 +1,350 @@
+"""Agent: the loop of the paper as one jitted program: act, remember, learn.
+
+    state = agent.init(key)
+    state, metrics = agent.train(state)                   # prefill, pretrain, iterations
+    report = agent.evaluate(state, key, episodes=10)
+    jax.vmap(agent.train_from_key)(keys)                  # seeds in one line
+
+Acting encodes the camera and body (Perception), asks the Configurator for term weights, plans
+with the Actor (Mode-2 through the learned world model or the oracle; Mode-1 with the policy),
+steps the house, evaluates the Intrinsic Cost of what it perceived, and writes ShortTermMemory.
+Learning trains the WorldModel (self-supervised), the TrainableCritic (TD-lambda) and the
+Mode-1 policy (distillation of Mode-2's choices). The Intrinsic Cost is carried through
+unchanged and is never given to an optimiser.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..env import make
+from ..env.types import EVENT_INDEX, N_ACTIONS, N_EVENTS, PROPRIO_SIZE, EnvState, Obs
+from .actor import Policy, plan
+from .config import AgentConfig
+from .configurator import Configurator
+from .cost import N_SENSORS, IntrinsicCost, Percept, Term, build_cost, sensors_from_signals
+from .critic import TrainableCritic, critic_loss
+from .losses import cross_entropy
+from .memory import ShortTermMemory
+from .nets import ema
+from .oracle import LearnedModel, OracleWorldModel
+from .world_model import WorldModel, world_model_loss
+
+
+class Episodes(NamedTuple):
+    """Sums over the episodes finished since the counters were reset."""
+
+    count: jax.Array
+    success: jax.Array
+    cost: jax.Array
+    terms: jax.Array       # [T]
+    task: jax.Array
+    events: jax.Array      # [E]
+    welfare: jax.Array     # mean true welfare over the episode (hidden truth: experiments only)
+    length: jax.Array
+
+
+class Running(NamedTuple):
+    """The episode in progress."""
+
+    cost: jax.Array
+    terms: jax.Array
+    task: jax.Array
+    events: jax.Array
+    welfare: jax.Array
+    length: jax.Array
+
+
+class AgentState(NamedTuple):
+    wm: WorldModel
+    wm_opt: optax.OptState
+    critic: TrainableCritic
+    critic_target: TrainableCritic
+    critic_opt: optax.OptState
+    policy: Policy
+    policy_opt: optax.OptState
+    ic: IntrinsicCost                 # immutable: carried, never optimised
+    memory: ShortTermMemory
+    env_state: EnvState
+    obs: Obs
+    sensors: jax.Array                # the last real sensor reading (the configurator's context)
+    plan_probs: jax.Array             # [H, A] warm start
+    counts: jax.Array                 # novelty count table
+    key: jax.Array
+    env_steps: jax.Array
+    updates: jax.Array
+    running: Running
+    episodes: Episodes
+
+
+def _zero_episodes(n_terms) -> Episodes:
+    z = jnp.zeros(())
+    return Episodes(z, z, z, jnp.zeros(n_terms), z, jnp.zeros(N_EVENTS), z, z)
+
+
+def _zero_running(n_terms) -> Running:
+    z = jnp.zeros(())
+    return Running(z, jnp.zeros(n_terms), z, jnp.zeros(N_EVENTS), z, z)
+
+
+class Agent:
+    """The APTAMI agent for one configuration. Pure functions of AgentState; jit/vmap freely."""
+
+    def __init__(self, cfg: AgentConfig, extra_terms: tuple[Term, ...] = ()):
+        self.cfg = cfg.check()
+        self.house, self.env_params = make(cfg.scenario, **cfg.env)
+        self.n_actions = N_ACTIONS
+        self.frame_shape, self.tile_px = self.house.size.frame_shape, self.house.size.tile_px
+        self.has_goal = int(self.env_params.n_goal_spawn) > 0
+        self._setup(extra_terms)
+
+    def _setup(self, extra_terms):
+        """The Intrinsic Cost, the configurator, novelty hashing and the optimisers."""
+        cfg = self.cfg
+        self.ic = build_cost(tuple(cfg.cost.weights), extra_terms, cfg.perception.latent)
+        self.configurator = Configurator.from_weights(cfg.cost.weights, cfg.cost.low_battery,
+                                                      cfg.cost.low_battery_gain)
+        self.n_terms = len(self.ic.terms)
+        bits = cfg.cost.count_bits
+        rng = np.random.default_rng(7)
+        self._simhash = jnp.asarray(rng.standard_normal((bits, cfg.perception.latent)), jnp.float32)
+        self._pow2 = jnp.asarray(2 ** np.arange(bits), jnp.uint32)
+        self._mask = jnp.uint32(2**bits - 1)
+        clip = optax.clip_by_global_norm(10.0)
+        self.wm_optim = optax.chain(clip, optax.adam(cfg.world_model.lr))
+        self.critic_optim = optax.chain(clip, optax.adam(cfg.critic.lr))
+        self.policy_optim = optax.chain(clip, optax.adam(1e-3))
+
+    # ------------------------------------------------------------------ novelty (curiosity)
+    def _code_of_latent(self, counts, z):
+        bits = (self._simhash @ z > 0).astype(jnp.uint32)
+        return jnp.sum(bits * self._pow2)
+
+    def novelty_of_latent(self, counts, z):
+        return jax.lax.rsqrt(1.0 + counts[self._code_of_latent(counts, z)].astype(jnp.float32))
+
+    def novelty_of_code(self, counts, code):
+        return jax.lax.rsqrt(1.0 + counts[code & self._mask].astype(jnp.float32))
+
+    # ------------------------------------------------------------------ init
+    def init(self, key) -> AgentState:
+        cfg = self.cfg
+        kw, kc, kp, ke, kr = jax.random.split(key, 5)
+        wm = WorldModel(cfg.perception, cfg.world_model, self.frame_shape, self.tile_px, self.n_actions, key=kw)
+        critic = TrainableCritic(cfg.perception.latent, cfg.critic, key=kc)
+        policy = Policy(cfg.perception.latent, 256, self.n_actions, key=kp)
+        if self.house is not None:
+            env_state = self.house.reset_state(ke, self.env_params)
+            obs = self.house.observe(env_state, self.env_params)
+        else:  # a world outside the house (see gym_runner): the host keeps the environment
+            env_state, obs = None, Obs(jnp.zeros(self.frame_shape, jnp.uint8), jnp.zeros(PROPRIO_SIZE))
+        mem = ShortTermMemory.empty(cfg.train.capacity, self.frame_shape, PROPRIO_SIZE, N_SENSORS,
+                                    self.n_terms, cfg.perception.latent)
+        h = cfg.planner.horizon
+        st = AgentState(
+            wm=wm, wm_opt=self.wm_optim.init(wm), critic=critic, critic_target=critic,
+            critic_opt=self.critic_optim.init(critic), policy=policy, policy_opt=self.policy_optim.init(policy),
+            ic=self.ic, memory=mem, env_state=env_state, obs=obs,
+            sensors=jnp.zeros(N_SENSORS).at[0].set(1.0),
+            plan_probs=jnp.full((h, self.n_actions), 1.0 / self.n_actions),
+            counts=jnp.zeros(2**cfg.cost.count_bits, jnp.int32), key=kr,
+            env_steps=jnp.zeros((), jnp.int32), updates=jnp.zeros((), jnp.int32),
+            running=_zero_running(self.n_terms), episodes=_zero_episodes(self.n_terms))
+        # distinct buffers everywhere (the critic target starts as a copy), so a state can be donated
+        return jax.tree.map(lambda x: jnp.array(x, copy=True) if eqx.is_array(x) else x, st)
+
+    # ------------------------------------------------------------------ the planning model
+    def planning_model(self, st: AgentState):
+        if self.cfg.train.world_model == "oracle":
+            return OracleWorldModel(self.house, self.env_params, _encode, st.wm, self.novelty_of_code,
+                                    st.counts, self.cfg.perception.latent)
+        return LearnedModel(st.wm, self.novelty_of_latent, st.counts)
+
+    def decide(self, st: AgentState, key, z, weights, mode: str):
+        """(action, next warm start, planned?, predicted plan cost)."""
+        if mode == "random":
+            return jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(())
+        if mode == "policy":
+            return jnp.argmax(st.policy(z)), st.plan_probs, jnp.bool_(False), jnp.zeros(())
+        model = self.planning_model(st)
+        root = st.env_state if self.cfg.train.world_model == "oracle" else z
+
+        def cost_fn(percept):
+            return st.ic(percept, weights)[0]
+
+        value_fn = st.critic if self.cfg.planner.use_critic else None
+        policy = st.policy if self.cfg.planner.policy_samples > 0 else None
+        action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, self.cfg.planner)
+        return action, probs, jnp.bool_(True), info["plan_cost"]
+
+    # ------------------------------------------------------------------ one step in the world
+    def act(self, st: AgentState, mode: str = "plan", explore: bool = True) -> tuple[AgentState, dict]:
+        """Perceive, decide, step the house, evaluate the IC, remember. `mode`: plan, policy or random;
+        `explore`: take a random action with probability planner.epsilon (off when evaluating)."""
+        cfg, house, p = self.cfg, self.house, self.env_params
+        key, k_dec, k_eps, k_rand, k_env, k_reset = jax.random.split(st.key, 6)
+        z = _encode(st.wm, st.obs.frame, st.obs.proprio)
+        weights = self.configurator.weights(Percept(st.sensors, st.obs.proprio, z))
+        action, probs, planned, plan_cost = self.decide(st, k_dec, z, weights, mode)
+        rand = (jax.random.uniform(k_eps) < cfg.planner.epsilon) & explore
+        action = jnp.where(rand, jax.random.randint(k_rand, (), 0, self.n_actions), action).astype(jnp.int32)
+        planned = planned & ~rand
+
+        after, info = house.step_state(k_env, st.env_state, action, p)
+        sig = house.signals(after, info, p)
+        obs_after = house.observe(after, p)
+        z_after = _encode(st.wm, obs_after.frame, obs_after.proprio)
+        if cfg.train.world_model == "oracle":
+            code = sig.view_code & self._mask
+        else:
+            code = self._code_of_latent(st.counts, z_after)
+        novelty = jax.lax.rsqrt(1.0 + st.counts[code].astype(jnp.float32))
+        counts = st.counts.at[code].add(1)
+        sensors = sensors_from_signals(sig, novelty)
+        cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after), weights)
+
+        memory = st.memory.add(
+            frames=st.obs.frame, proprio=st.obs.proprio, next_frames=obs_after.frame,
+            next_proprio=obs_after.proprio, actions=action, planned=planned, sensors=sensors, cost=cost,
+            terms=terms, latent=z, terminated=info["terminated"], truncated=info["truncated"])
+
+        done = info["done"]
+        fresh = house.reset_state(k_reset, p)
+        env_state = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, after)
+        obs = jax.tree.map(lambda a, b: jnp.where(done, a, b), house.observe(fresh, p), obs_after)
+        uniform = jnp.full_like(probs, 1.0 / self.n_actions)
+
+        active = p.human_active
+        welfare = jnp.sum(info["welfare"] * active) / jnp.maximum(active.sum(), 1)
+        r = st.running
+        r = Running(r.cost + cost, r.terms + terms, r.task + info["task"], r.events + info["events"],
+                    r.welfare + welfare, r.length + 1)
+        if self.has_goal:
+            success = r.events[EVENT_INDEX["goal_reached"]] > 0
+        else:
+            success = r.task > 0
+        e = st.episodes
+        e = jax.tree.map(lambda tot, x: tot + jnp.where(done, x, 0), e, Episodes(
+            jnp.ones(()), success.astype(jnp.float32), r.cost, r.terms, r.task, r.events, r.welfare / r.length,
+            r.length))
+        r = jax.tree.map(lambda x: jnp.where(done, jnp.zeros_like(x), x), r)
+
+        new = st._replace(memory=memory, env_state=env_state, obs=obs, sensors=jnp.where(done, st.sensors, sensors),
+                          plan_probs=jnp.where(done, uniform, probs), counts=counts, key=key,
+                          env_steps=st.env_steps + 1, running=r, episodes=e)
+        out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "done": done,
+               "task": info["task"], "events": info["events"], "welfare": welfare, "z": z}
+        return new, out
+
+    # ------------------------------------------------------------------ learning
+    def learn(self, st: AgentState, world_model: bool = True) -> tuple[AgentState, dict]:
+        """One gradient update of the world model, the critic and the Mode-1 policy."""
+        cfg = self.cfg
+        key, k_batch, k_loss = jax.random.split(st.key, 3)
+        batch = st.memory.sample(k_batch, cfg.train.batch, cfg.train.seq_len)
+        (_, m), g = jax.value_and_grad(world_model_loss, has_aux=True)(st.wm, batch, cfg.world_model, k_loss)
+        if world_model:
+            upd, wm_opt = self.wm_optim.update(g, st.wm_opt, st.wm)
+            wm = optax.apply_updates(st.wm, upd)
+        else:
+            wm, wm_opt = st.wm, st.wm_opt
+        z, zn = m.pop("z"), m.pop("zn")  # encodings of the batch from the loss (before this update)
+        (_, cm), cg = jax.value_and_grad(critic_loss, has_aux=True)(
+            st.critic, st.critic_target, z, zn, batch["cost"], batch["terminated"], batch["truncated"], cfg.critic)
+        upd, critic_opt = self.critic_optim.update(cg, st.critic_opt, st.critic)
+        critic = optax.apply_updates(st.critic, upd)
+        target = ema(st.critic_target, critic, cfg.critic.tau)
+
+        def pol_loss(policy):
+            ce = cross_entropy(jax.vmap(jax.vmap(policy))(z), batch["actions"])
+            w = batch["planned"].astype(jnp.float32)
+            return jnp.sum(ce * w) / jnp.maximum(w.sum(), 1.0)
+
+        pl, pg = jax.value_and_grad(pol_loss)(st.policy)
+        upd, policy_opt = self.policy_optim.update(pg, st.policy_opt, st.policy)
+        policy = optax.apply_updates(st.policy, upd)
+        new = st._replace(wm=wm, wm_opt=wm_opt, critic=critic, critic_target=target, critic_opt=critic_opt,
+                          policy=policy, policy_opt=policy_opt, key=key, updates=st.updates + 1)
+        return new, {**m, **cm, "policy_loss": pl}
+
+    # ------------------------------------------------------------------ programs
+    def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True):
+        def body(s, _):
+            s, out = self.act(s, mode, explore)
+            return s, {k: out[k] for k in ("cost", "plan_cost", "task")}
+
+        return jax.lax.scan(body, st, None, length=steps)
+
+    def learn_many(self, st: AgentState, updates: int):
+        def body(s, _):
+            return self.learn(s)
+
+        return jax.lax.scan(body, st, None, length=updates)
+
+    def warmup(self, st: AgentState) -> tuple[AgentState, dict]:
+        """Random 'flailing' to fill memory, then world-model pre-training on it."""
+        t = self.cfg.train
+        if t.prefill_steps:
+            st, _ = self.collect(st, t.prefill_steps, "random")
+        metrics = {}
+        if t.pretrain_updates:
+            st, metrics = self.learn_many(st, t.pretrain_updates)
+            metrics = jax.tree.map(lambda x: x[-1], metrics)
+        return st._replace(episodes=_zero_episodes(self.n_terms)), metrics
+
+    def iterate(self, st: AgentState, iterations: int) -> tuple[AgentState, dict]:
+        """`iterations` rounds of: collect with the actor, then learn. Metrics per iteration."""
+        t = self.cfg.train
+        mode = "plan" if t.mode == "mode2" else "policy"
+
+        def body(s, _):
+            s = s._replace(episodes=_zero_episodes(self.n_terms))
+            s, acted = self.collect(s, t.collect_steps, mode)
+            s, learned = self.learn_many(s, t.updates)
+            ep = s.episodes
+            n = jnp.maximum(ep.count, 1.0)
+            m = {"episodes": ep.count, "success_rate": ep.success / n, "episode_cost": ep.cost / n,
+                 "step_cost": acted["cost"].mean(), "plan_cost": acted["plan_cost"].mean(),
+                 **jax.tree.map(lambda x: x[-1], learned)}
+            return s, m
+
+        return jax.lax.scan(body, st, None, length=iterations)
+
+    def train_from_key(self, key) -> tuple[AgentState, dict]:
+        """A whole training run as one pure function of a key: vmap it over seeds."""
+        st = self.init(key)
+        st, _ = self.warmup(st)
+        return self.iterate(st, self.cfg.train.iterations)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, st: AgentState, key, steps: int, mode: str = "plan") -> dict:
+        """Act without learning for `steps` steps from fresh episodes; per-episode means of what happened."""
+        p = self.env_params
+        k_reset, k_run = jax.random.split(key)
+        env_state = self.house.reset_state(k_reset, p)
+        st = st._replace(env_state=env_state, obs=self.house.observe(env_state, p), key=k_run,
+                         running=_zero_running(self.n_terms), episodes=_zero_episodes(self.n_terms),
+                         plan_probs=jnp.full_like(st.plan_probs, 1.0 / self.n_actions))
+        st, trace = self.collect(st, steps, mode, explore=False)
+        ep = st.episodes
+        n = jnp.maximum(ep.count, 1.0)
+        return {"episodes": ep.count, "success_rate": ep.success / n, "mean_return": ep.task / n,
+                "mean_cost": ep.cost / n, "terms": ep.terms / n, "events": ep.events / n,
+                "welfare": ep.welfare / n, "length": ep.length / n}
+
+
+def _encode(wm, frame, proprio):
+    return wm.encode(frame, proprio)
+
+
+def trainable(st: AgentState):
+    """Exactly what the optimisers may change; the Intrinsic Cost is not among them."""
+    return {"world_model": st.wm, "critic": st.critic, "policy": st.policy}
+
+
+__all__ = ["Agent", "AgentState", "trainable", "eqx"]

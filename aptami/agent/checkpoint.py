@@ -1,0 +1,86 @@
+"""Saving and loading agents: the configuration as JSON, the state's arrays in one .npz.
+
+    save(path, cfg, state, meta)           # state: one agent, or several seeds stacked
+    agent, state, meta = load(path)        # an Agent that can act, evaluate, or continue training
+
+Keys are stored as their raw data and rewrapped on load. The state's structure comes from
+`Agent.init` of the saved configuration, so a checkpoint holds no pickled code.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .agent import Agent
+from .config import AgentConfig, from_dict, to_dict
+
+FORMAT = 1
+
+
+def config_hash(cfg: AgentConfig) -> str:
+    from .. import __version__
+
+    blob = json.dumps({"config": to_dict(cfg), "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _is_key(x) -> bool:
+    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
+    """Write config.json and state.npz into the folder `path` (atomically: temp file, then rename)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    leaves = jax.tree.leaves(state)
+    arrays = {f"a{i}": np.asarray(jax.random.key_data(x) if _is_key(x) else x) for i, x in enumerate(leaves)}
+    tmp = path / "state.tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path / "state.npz")
+    info = {"format": FORMAT, "config": to_dict(cfg), "hash": config_hash(cfg), "meta": meta or {},
+            "seeds": _n_seeds(state)}
+    (path / "config.json").write_text(json.dumps(info, indent=1, default=str))
+    return path
+
+
+def _n_seeds(state) -> int:
+    return int(np.asarray(state.env_steps).shape[0]) if np.ndim(state.env_steps) else 0
+
+
+def read_info(path) -> dict:
+    return json.loads((Path(path) / "config.json").read_text())
+
+
+def load(path, extra_terms=()):
+    """(agent, state, meta) from a folder written by `save`."""
+    path = Path(path)
+    info = read_info(path)
+    if info.get("format") != FORMAT:
+        raise ValueError(f"{path}: checkpoint format {info.get('format')!r}, this aptami reads {FORMAT}")
+    cfg = from_dict(info["config"])
+    agent = Agent(cfg, extra_terms)
+    seeds = info["seeds"]
+    init = jax.vmap(agent.init) if seeds else agent.init
+    keys = jax.random.split(jax.random.key(0), seeds) if seeds else jax.random.key(0)
+    template = jax.eval_shape(init, keys)
+    leaves, treedef = jax.tree.flatten(template)
+    with np.load(path / "state.npz") as data:
+        if len(data.files) != len(leaves):
+            raise ValueError(f"{path}: the checkpoint has {len(data.files)} arrays, the configuration needs "
+                             f"{len(leaves)}: it was written by another version")
+        out = []
+        for i, t in enumerate(leaves):
+            a = data[f"a{i}"]
+            if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
+                out.append(jax.random.wrap_key_data(jnp.asarray(a)))
+            else:
+                if a.shape != t.shape:
+                    raise ValueError(f"{path}: array {i} has shape {a.shape}, expected {t.shape}")
+                out.append(jnp.asarray(a, t.dtype))
+    return agent, jax.tree.unflatten(treedef, out), info.get("meta", {})

@@ -1,0 +1,68 @@
+"""ShortTermMemory: a jittable ring buffer of the robot's experience, read as sequences.
+
+Each step keeps what was seen before and after it (the 'after' frame is the last one of an
+episode at its end, before the reset), the action and whether the planner chose it, the sensor
+readings, the intrinsic cost (total and per term), the latent at the time, and whether the
+episode terminated or was truncated there (kept apart, for TD targets).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class ShortTermMemory(NamedTuple):
+    frames: jax.Array        # uint8 [C, H, W, 3]
+    proprio: jax.Array       # [C, P]
+    next_frames: jax.Array
+    next_proprio: jax.Array
+    actions: jax.Array       # int32 [C]
+    planned: jax.Array       # bool [C]: chosen by Mode-2 (policy distillation targets)
+    sensors: jax.Array       # [C, S]
+    cost: jax.Array          # [C] intrinsic cost of the step
+    terms: jax.Array         # [C, T] per-term values
+    latent: jax.Array        # [C, D] latent when acting
+    terminated: jax.Array    # bool [C]
+    truncated: jax.Array     # bool [C]
+    ptr: jax.Array           # next write position
+    size: jax.Array          # filled entries
+
+    @staticmethod
+    def empty(capacity, frame_shape, proprio, sensors, terms, latent) -> "ShortTermMemory":
+        f32 = jnp.float32
+        return ShortTermMemory(
+            frames=jnp.zeros((capacity, *frame_shape), jnp.uint8), proprio=jnp.zeros((capacity, proprio), f32),
+            next_frames=jnp.zeros((capacity, *frame_shape), jnp.uint8),
+            next_proprio=jnp.zeros((capacity, proprio), f32), actions=jnp.zeros(capacity, jnp.int32),
+            planned=jnp.zeros(capacity, bool), sensors=jnp.zeros((capacity, sensors), f32),
+            cost=jnp.zeros(capacity, f32), terms=jnp.zeros((capacity, terms), f32),
+            latent=jnp.zeros((capacity, latent), f32), terminated=jnp.zeros(capacity, bool),
+            truncated=jnp.zeros(capacity, bool), ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32))
+
+    @property
+    def capacity(self) -> int:
+        return self.actions.shape[0]
+
+    def add(self, **step) -> "ShortTermMemory":
+        """Write one step (every field but ptr and size) at the write position."""
+        i = self.ptr
+        fields = {k: getattr(self, k).at[i].set(jnp.asarray(v, getattr(self, k).dtype)) for k, v in step.items()}
+        return self._replace(**fields, ptr=(i + 1) % self.capacity,
+                             size=jnp.minimum(self.size + 1, self.capacity))
+
+    def sample(self, key, batch: int, length: int) -> dict:
+        """`batch` chronological sequences of `length` steps (never across the write position)."""
+        oldest = (self.ptr - self.size) % self.capacity
+        span = jnp.maximum(self.size - length, 1)
+        offs = jax.random.randint(key, (batch,), 0, span)
+        idx = (oldest + offs[:, None] + jnp.arange(length)[None, :]) % self.capacity
+        out = {k: getattr(self, k)[idx] for k in self._fields if k not in ("ptr", "size")}
+        out["done"] = (out["terminated"] | out["truncated"]).astype(jnp.float32)
+        return out
+
+    def recent(self, n: int) -> dict:
+        """The last n steps, oldest first."""
+        idx = (self.ptr - n + jnp.arange(n)) % self.capacity
+        return {k: getattr(self, k)[idx] for k in self._fields if k not in ("ptr", "size")}

@@ -1,0 +1,59 @@
+"""Planning models: the learned JEPA world model and the OracleWorldModel, behind one interface.
+
+The oracle plans by stepping copies of the true simulator state, so a failure seen with it is a
+fault of the Intrinsic Cost itself (outer alignment, the essay's footnote 1), not of a learned
+model or critic. Both fill the percept's novelty channel from the same count table.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..env.core import House
+from ..env.types import EnvParams
+from .cost import SENSOR_INDEX, Percept, sensors_from_signals
+
+_NOV = SENSOR_INDEX["novelty"]
+
+
+class LearnedModel(eqx.Module):
+    """Imagination in latent space with the JEPA world model."""
+
+    wm: eqx.Module
+    novelty: Callable = eqx.field(static=True)   # latent -> novelty from the count table
+    counts: jax.Array
+
+    def step(self, z, a_vec, key):
+        z2, percept, disagreement = self.wm.imagine(z, a_vec)
+        sensors = percept.sensors.at[_NOV].set(self.novelty(self.counts, z2))
+        return z2, percept._replace(sensors=sensors), disagreement
+
+    def latent(self, z):
+        return z
+
+
+class OracleWorldModel(eqx.Module):
+    """Imagination with the true simulator: m is a full EnvState."""
+
+    house: House = eqx.field(static=True)
+    params: EnvParams
+    encode: Callable = eqx.field(static=True)    # (wm, frame, proprio) -> latent, for the critic and policy
+    wm: eqx.Module
+    novelty: Callable = eqx.field(static=True)   # view code -> novelty from the count table
+    counts: jax.Array
+    latent_dim: int = eqx.field(static=True, default=64)
+
+    def step(self, state, a_vec, key):
+        action = jnp.argmax(a_vec)
+        nxt, info = self.house.step_state(key, state, action, self.params)
+        sig = self.house.signals(nxt, info, self.params)
+        sensors = sensors_from_signals(sig, self.novelty(self.counts, sig.view_code))
+        latent = jnp.zeros(self.latent_dim)  # terms reading latents need the learned model
+        return nxt, Percept(sensors, self.house.proprio(nxt), latent), jnp.zeros(())
+
+    def latent(self, state):
+        obs = self.house.observe(state, self.params)
+        return self.encode(self.wm, obs.frame, obs.proprio)

@@ -1,0 +1,105 @@
+"""Host-side orchestration: train several seeds at once (vmapped), in chunks, with checkpoints.
+
+The heavy work stays in jitted, scanned programs; Python only loops over chunks of iterations
+to show progress and to save a checkpoint after each, so an interrupted run resumes from the
+last chunk. A changed configuration gets a different run folder (its hash), never old results.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from . import checkpoint
+from .agent import Agent
+from .config import AgentConfig
+
+
+def run_dir(root, cfg: AgentConfig, seeds: int) -> Path:
+    return Path(root) / f"{cfg.scenario}-{cfg.train.world_model}-s{seeds}-{checkpoint.config_hash(cfg)}"
+
+
+def _summ(m: dict) -> dict:
+    return {k: float(np.mean(np.asarray(v))) for k, v in m.items() if np.ndim(v) <= 2 and k != "z"}
+
+
+def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5, progress: bool = True,
+                seed0: int = 0, save: bool = True, log=print):
+    """Train `seeds` agents in one vmapped program; resume from `root` when a checkpoint exists.
+
+    Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
+    """
+    from tqdm import tqdm
+
+    agent = Agent(cfg)
+    folder = run_dir(root, cfg, seeds)
+    history_file = folder / "metrics.jsonl"
+    done_iters, state, history = 0, None, []
+    if save and (folder / "state.npz").exists():
+        agent, state, meta = checkpoint.load(folder)
+        done_iters = int(meta.get("iterations", 0))
+        if history_file.exists():
+            history = [json.loads(line) for line in history_file.read_text().splitlines() if line.strip()]
+        log(f"resuming {folder} at iteration {done_iters}/{cfg.train.iterations}")
+    total = cfg.train.iterations
+    bar = tqdm(total=total + 1, initial=done_iters + (state is not None), disable=not progress,
+               desc=f"train {cfg.scenario} ({cfg.train.world_model}, {seeds} seeds)", unit="it")
+    if state is None:
+        t0 = time.time()
+        keys = jax.random.split(jax.random.key(seed0), seeds)
+        state = jax.jit(jax.vmap(agent.init))(keys)
+        state, m = jax.jit(jax.vmap(agent.warmup), donate_argnums=0)(state)
+        history.append({"iteration": 0, "stage": "warmup", "seconds": round(time.time() - t0, 1), **_summ(m)})
+        bar.update(1)
+        if save:
+            _save(folder, cfg, state, 0, history)
+    step = jax.jit(jax.vmap(lambda s: agent.iterate(s, chunk)), donate_argnums=0)
+    last = jax.jit(jax.vmap(lambda s: agent.iterate(s, (total - done_iters) % chunk or chunk)), donate_argnums=0)
+    while done_iters < total:
+        n = min(chunk, total - done_iters)
+        t0 = time.time()
+        state, m = (step if n == chunk else last)(state)
+        for i in range(n):
+            row = {k: float(np.mean(np.asarray(v)[:, i])) for k, v in m.items()}
+            history.append({"iteration": done_iters + i + 1, "stage": "online",
+                            "seconds": round((time.time() - t0) / n, 2), **row})
+        done_iters += n
+        bar.update(n)
+        bar.set_postfix(success=f"{history[-1].get('success_rate', 0):.2f}",
+                        cost=f"{history[-1].get('episode_cost', 0):.2f}")
+        if save:
+            _save(folder, cfg, state, done_iters, history)
+    bar.close()
+    return agent, state, folder, history
+
+
+def _save(folder, cfg, state, iterations, history):
+    checkpoint.save(folder, cfg, state, {"iterations": iterations})
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+
+
+def evaluate_seeds(agent: Agent, state, steps: int, key=None, mode: str = "plan") -> dict:
+    """Evaluate every seed (vmapped) for `steps` steps; per-seed results and their means."""
+    key = jax.random.key(12345) if key is None else key
+    seeds = np.asarray(state.env_steps).shape[0]
+    ev = jax.jit(jax.vmap(lambda s, k: agent.evaluate(s, k, steps, mode)))(state, jax.random.split(key, seeds))
+    ev = jax.tree.map(np.asarray, ev)
+    from ..env.types import EVENTS
+
+    names = agent.ic.names
+    per_seed = [{"success_rate": float(ev["success_rate"][i]), "mean_return": float(ev["mean_return"][i]),
+                 "episodes": int(ev["episodes"][i])} for i in range(seeds)]
+    sr = ev["success_rate"]
+    return {
+        "scenario": agent.cfg.scenario, "world_model": agent.cfg.train.world_model, "seeds": int(seeds),
+        "steps_per_seed": steps, "episodes": int(ev["episodes"].sum()),
+        "success_rate": float(sr.mean()), "success_rate_min_seed": float(sr.min()),
+        "mean_return": float(ev["mean_return"].mean()), "mean_cost": float(ev["mean_cost"].mean()),
+        "terms": {n: float(v) for n, v in zip(names, ev["terms"].mean(0))},
+        "events": {e: float(v) for e, v in zip(EVENTS, ev["events"].mean(0)) if v},
+        "welfare": float(ev["welfare"].mean()), "episode_length": float(ev["length"].mean()),
+        "per_seed": per_seed,
+    }

@@ -1,0 +1,224 @@
+"""The APTAMI agent: immutability of the IC, planners, learning, bad input, determinism."""
+import equinox as eqx
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from aptami.agent import (
+    Agent,
+    AgentConfig,
+    ConfigError,
+    CostConfig,
+    CostError,
+    FnTerm,
+    LearnedTerm,
+    PlannerConfig,
+    TrainConfig,
+    build_cost,
+    channel,
+    preset,
+    trainable,
+    with_overrides,
+)
+from aptami.agent.actor import plan
+from aptami.agent.checkpoint import load, save
+from aptami.agent.critic import lambda_returns
+from aptami.agent.losses import latent_health
+from aptami.agent.memory import ShortTermMemory
+from aptami.agent.nets import MLP
+
+TINY_PLAN = PlannerConfig(samples=32, horizon=6, iterations=2, elites=4, policy_samples=2)
+TINY_TRAIN = TrainConfig(iterations=2, collect_steps=8, updates=2, batch=4, seq_len=4, capacity=400,
+                         prefill_steps=64, pretrain_updates=2)
+
+
+def tiny(scenario="two-rooms", world_model="learned", **weights) -> AgentConfig:
+    cfg = preset(scenario, world_model, **weights)
+    return cfg.replace(planner=TINY_PLAN, train=TINY_TRAIN.__class__(**{**TINY_TRAIN.__dict__,
+                                                                       "world_model": world_model}))
+
+
+def leaves_equal(a, b):
+    la, lb = jax.tree.leaves(eqx.filter(a, eqx.is_array)), jax.tree.leaves(eqx.filter(b, eqx.is_array))
+    return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
+
+
+# ----------------------------------------------------------------------------- the Intrinsic Cost
+def test_intrinsic_cost_is_bit_identical_after_training():
+    net = MLP((64, 16, 1), key=jax.random.key(3))  # a frozen learned term, e.g. a score model
+    cfg = tiny(task=1.0, hunger=0.5, score=0.3)
+    agent = Agent(cfg, extra_terms=(LearnedTerm(name="score", net=net),))
+    st0 = agent.init(jax.random.key(0))
+    ic0 = jax.tree.map(lambda x: np.array(x), eqx.filter(st0.ic, eqx.is_array))
+    st, metrics = jax.jit(lambda s: agent.iterate(agent.warmup(s)[0], 2))(st0)
+    assert int(st.updates) > 0
+    assert not leaves_equal(st0.wm, st.wm)              # the world model did learn ...
+    assert leaves_equal(ic0, eqx.filter(st.ic, eqx.is_array))  # ... the IC, bit for bit, did not
+    assert "ic" not in trainable(st)
+    # and no gradient can reach it, even through its inputs
+    p = jax.tree.map(lambda x: x, st.ic)
+    g = jax.grad(lambda ic: ic(agent_percept(), jnp.ones(3))[0])(p)
+    assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(eqx.filter(g, eqx.is_array)))
+
+
+def agent_percept():
+    from aptami.agent.cost import dummy_percept
+    return dummy_percept(64, 0.3)
+
+
+def test_a_user_term_in_a_few_lines():
+    def stay_charged(p):  # the README's example
+        return jnp.maximum(0.0, 0.5 - channel(p, "battery"))
+
+    term = FnTerm(name="stay_charged", fn=stay_charged)
+    agent = Agent(tiny(task=1.0, stay_charged=2.0), extra_terms=(term,))
+    st, out = jax.jit(lambda s: agent.act(s))(agent.init(jax.random.key(0)))
+    assert out["terms"].shape == (2,) and np.isfinite(np.asarray(out["terms"])).all()
+    assert agent.ic.names == ("task", "stay_charged")
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Agent(tiny(task=1.0, hungre=1.0)), r"unknown Intrinsic Cost term 'hungre' \(did you mean hunger\?\)"),
+    (lambda: with_overrides(preset("two-rooms"), ["planner.horizon=0"]), r"PlannerConfig.horizon must be a positive"),
+    (lambda: with_overrides(preset("two-rooms"), ["planner.samples=-3"]), r"PlannerConfig.samples must be a positive"),
+    (lambda: with_overrides(preset("two-rooms"), ["planner.method=beam"]), r"PlannerConfig.method='beam': allowed"),
+    (lambda: with_overrides(preset("two-rooms"), ["world_model.regulariser=x"]), r"unknown config key world_model"),
+    (lambda: build_cost(["task", "vec"], (FnTerm(name="vec", fn=lambda p: p.sensors),)),
+     r"term 'vec' must return one number \(shape \(\)\), got shape \(15,\)"),
+    (lambda: build_cost(["bad"], (FnTerm(name="bad", fn=lambda p: jnp.log(-1.0 - p.sensors[0])),)),
+     r"term 'bad' returned nan \(not finite\)"),
+    (lambda: build_cost(["joy_of_cake"]), r"unknown Intrinsic Cost term 'joy_of_cake'"),
+])
+def test_bad_configs_and_terms_are_refused_by_name(make, match):
+    with pytest.raises((ConfigError, CostError), match=match):
+        make()
+
+
+# ----------------------------------------------------------------------------- planners
+class Line(eqx.Module):
+    """A toy world: a point on a line; action 1 moves right, 2 left. Cost: distance to 5."""
+
+    def step(self, m, a_vec, key):
+        from aptami.agent.cost import Percept
+        m2 = m + a_vec[1] - a_vec[2]
+        sensors = jnp.zeros(15).at[6].set(jnp.abs(m2 - 5.0))  # goal_dist channel
+        return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 0.0
+
+    def latent(self, m):
+        return jnp.zeros(4) + m
+
+
+@pytest.mark.parametrize("method", ["cem", "mppi", "grad"])
+def test_every_planner_finds_the_way(method):
+    cfg = PlannerConfig(method=method, samples=64, horizon=8, iterations=4, elites=8, policy_samples=0,
+                        use_critic=False, grad_steps=40)
+    probs = jnp.full((8, 3), 1 / 3)
+    cost = lambda p: p.sensors[6]  # noqa: E731
+    for start, best in ((0.0, 1), (9.0, 2)):
+        a, _, info = jax.jit(lambda k: plan(k, Line(), jnp.float32(start), probs, cost, None, None, cfg))(
+            jax.random.key(0))
+        assert int(a) == best, (method, start, info)
+
+
+def test_oracle_planner_navigates_two_rooms():
+    cfg = tiny("two-rooms", "oracle").replace(planner=PlannerConfig(samples=64, horizon=10, iterations=2, elites=8,
+                                                                    policy_samples=0, use_critic=False))
+    agent = Agent(cfg)
+    keys = jax.random.split(jax.random.key(0), 2)
+    st = jax.vmap(agent.init)(keys)
+    ev = jax.jit(jax.vmap(lambda s, k: agent.evaluate(s, k, 150)))(st, keys)
+    assert float(ev["episodes"].sum()) >= 6
+    assert float(ev["success_rate"].mean()) >= 0.9, ev["success_rate"]
+
+
+# ----------------------------------------------------------------------------- learning
+def test_world_model_learns_its_own_movement_without_collapse():
+    cfg = tiny("two-rooms").replace(train=TrainConfig(prefill_steps=3000, capacity=3000, pretrain_updates=250,
+                                                      batch=32, seq_len=4, iterations=0))
+    agent = Agent(cfg)
+    st, m = jax.jit(agent.warmup)(agent.init(jax.random.key(0)))
+    b = st.memory.sample(jax.random.key(9), 64, 4)
+    z = jax.vmap(jax.vmap(st.wm.encode))(b["frames"], b["proprio"])
+    a = jax.nn.one_hot(b["actions"], 7)
+    zp = jax.vmap(jax.vmap(st.wm.predict))(z, a)
+    pose_hat = jax.vmap(jax.vmap(st.wm.proprio_head))(zp)[..., 8:10] * 32
+    pose = b["next_proprio"][..., 8:10] * 32
+    assert float(jnp.abs(pose_hat - pose).mean()) < 0.5  # cells
+    health = latent_health(z.reshape(-1, z.shape[-1]))
+    assert float(health["effective_rank"]) > 5 and int(health["dims_alive"]) > 10, health
+
+
+def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
+    c = jnp.array([1.0, 1.0, 1.0])
+    v = jnp.array([10.0, 10.0, 10.0])
+    g = lambda_returns(c, v, jnp.array([False, True, False]), jnp.array([False, False, False]), 0.5, 1.0)
+    np.testing.assert_allclose(g, [1.5, 1.0, 6.0])          # no value past the terminal step
+    g = lambda_returns(c, v, jnp.array([False, False, False]), jnp.array([False, True, False]), 0.5, 1.0)
+    np.testing.assert_allclose(g, [1 + 0.5 * 6.0, 6.0, 6.0])  # truncation bootstraps from V
+
+
+def test_memory_is_a_ring_read_in_order():
+    mem = ShortTermMemory.empty(10, (2, 2, 3), 13, 15, 1, 4)
+    for i in range(15):
+        mem = mem.add(frames=jnp.zeros((2, 2, 3)), proprio=jnp.zeros(13), next_frames=jnp.zeros((2, 2, 3)),
+                      next_proprio=jnp.zeros(13), actions=i, planned=True, sensors=jnp.zeros(15), cost=float(i),
+                      terms=jnp.zeros(1), latent=jnp.zeros(4), terminated=False, truncated=i == 12)
+    assert int(mem.size) == 10
+    seqs = mem.sample(jax.random.key(0), 50, 4)["actions"]
+    assert np.all(np.diff(np.asarray(seqs), axis=1) == 1)      # chronological, never across the write head
+    assert int(seqs.min()) >= 5 and int(seqs.max()) <= 14
+    assert mem.truncated.sum() == 1 and mem.terminated.sum() == 0
+
+
+def test_same_key_same_run_and_seeds_vmap_in_one_line():
+    agent = Agent(tiny())
+    run = jax.jit(jax.vmap(agent.train_from_key))
+    keys = jax.random.split(jax.random.key(0), 2)
+    (a, ma), (b, mb) = run(keys), run(keys)
+    assert leaves_equal(a.wm, b.wm) and np.array_equal(ma["wm_loss"], mb["wm_loss"])
+    assert not np.array_equal(np.asarray(ma["wm_loss"][0]), np.asarray(ma["wm_loss"][1]))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    agent = Agent(tiny())
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    save(tmp_path / "run", agent.cfg, st, {"iterations": 3})
+    agent2, st2, meta = load(tmp_path / "run")
+    assert meta["iterations"] == 3 and agent2.cfg == agent.cfg
+    assert leaves_equal(st.wm, st2.wm) and leaves_equal(st.memory, st2.memory)
+    np.testing.assert_array_equal(jax.random.key_data(st.key), jax.random.key_data(st2.key))
+
+
+# ----------------------------------------------------------------------------- outside the house
+class Corridor(gym.Env):
+    """A foreign world: five cells drawn as a 20x20 image; reward 1 at the right end."""
+
+    action_space = gym.spaces.Discrete(3)
+    observation_space = gym.spaces.Box(0, 255, (20, 20, 3), np.uint8)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x, self.t = 0, 0
+        return self._img(), {}
+
+    def _img(self):
+        img = np.zeros((20, 20, 3), np.uint8)
+        img[8:12, self.x * 4:(self.x + 1) * 4] = 255
+        return img
+
+    def step(self, a):
+        self.x = int(np.clip(self.x + (a == 1) - (a == 2), 0, 4))
+        self.t += 1
+        done = self.x == 4
+        return self._img(), float(done), done, self.t >= 20, {}
+
+
+def test_the_agent_lives_in_a_foreign_gymnasium_world():
+    from aptami.agent.gym_runner import run
+    cfg = AgentConfig(planner=PlannerConfig(samples=32, horizon=6, iterations=2, elites=4, policy_samples=0),
+                      train=TrainConfig(capacity=300, batch=8, seq_len=4), cost=CostConfig(weights={"task": 1.0}))
+    out = run(Corridor(), 120, cfg, prefill=40)
+    assert len(out["episode_returns"]) >= 3
+    assert int(out["state"].memory.size) == 120 and int(out["state"].updates) > 50
