@@ -97,7 +97,8 @@ def torch_planner(agent, state, batch: int):
     pow2 = torch.tensor(2 ** np.arange(agent.cfg.cost.count_bits), dtype=torch.int64)
     from aptami.agent.cost import SENSOR_INDEX
 
-    task_i, goal_i, nov_i = SENSOR_INDEX["task"], SENSOR_INDEX["goal_dist"], SENSOR_INDEX["novelty"]
+    task_i, order_i = SENSOR_INDEX["task"], SENSOR_INDEX["order"]
+    goal_i, nov_i = SENSOR_INDEX["goal_dist"], SENSOR_INDEX["novelty"]
 
     def run(params, x):
         for w, b in params[:-1]:
@@ -124,7 +125,7 @@ def torch_planner(agent, state, batch: int):
                 code = ((z2 @ simhash.T > 0).long() * pow2).sum(-1)
                 nov = torch.rsqrt(1 + counts[code])
                 s[..., nov_i] = nov
-                cost = weights[0] * (-s[..., task_i] + s[..., goal_i])
+                cost = weights[0] * (-s[..., task_i] - 0.5 * s[..., order_i] + s[..., goal_i])
                 acc = acc + disc * cost
                 disc *= cfg.gamma
                 z = z2
@@ -200,7 +201,7 @@ def main(argv=None):
         t["torch_many"].append(median_time(torch_many, 1))
         t["mode1"].append(median_time(lambda: policy(state, state.obs).block_until_ready(), 5))
     med = {k: float(np.median(v)) for k, v in t.items()}
-    flop = flops_per_decision(cfg, 15, 13)
+    flop = flops_per_decision(cfg, 16, 13)
     peak = matmul_peak(reps)
     out = {
         "cem_budget": {"samples": cfg.planner.samples, "horizon": cfg.planner.horizon,

@@ -86,7 +86,7 @@ def test_a_user_term_in_a_few_lines():
     (lambda: with_overrides(preset("two-rooms"), ["planner.method=beam"]), r"PlannerConfig.method='beam': allowed"),
     (lambda: with_overrides(preset("two-rooms"), ["world_model.regulariser=x"]), r"unknown config key world_model"),
     (lambda: build_cost(["task", "vec"], (FnTerm(name="vec", fn=lambda p: p.sensors),)),
-     r"term 'vec' must return one number \(shape \(\)\), got shape \(15,\)"),
+     r"term 'vec' must return one number \(shape \(\)\), got shape \(16,\)"),
     (lambda: build_cost(["bad"], (FnTerm(name="bad", fn=lambda p: jnp.log(-1.0 - p.sensors[0])),)),
      r"term 'bad' returned nan \(not finite\)"),
     (lambda: build_cost(["joy_of_cake"]), r"unknown Intrinsic Cost term 'joy_of_cake'"),
@@ -103,7 +103,7 @@ class Line(eqx.Module):
     def step(self, m, a_vec, key):
         from aptami.agent.cost import Percept
         m2 = m + a_vec[1] - a_vec[2]
-        sensors = jnp.zeros(15).at[6].set(jnp.abs(m2 - 5.0))  # goal_dist channel
+        sensors = jnp.zeros(16).at[7].set(jnp.abs(m2 - 5.0))  # goal_dist channel
         return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 0.0
 
     def latent(self, m):
@@ -115,7 +115,7 @@ def test_every_planner_finds_the_way(method):
     cfg = PlannerConfig(method=method, samples=64, horizon=8, iterations=4, elites=8, policy_samples=0,
                         use_critic=False, grad_steps=40)
     probs = jnp.full((8, 3), 1 / 3)
-    cost = lambda p: p.sensors[6]  # noqa: E731
+    cost = lambda p: p.sensors[7]  # noqa: E731
     for start, best in ((0.0, 1), (9.0, 2)):
         a, _, info = jax.jit(lambda k: plan(k, Line(), jnp.float32(start), probs, cost, None, None, cfg))(
             jax.random.key(0))
@@ -160,10 +160,10 @@ def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
 
 
 def test_memory_is_a_ring_read_in_order():
-    mem = ShortTermMemory.empty(10, (2, 2, 3), 13, 15, 1, 4)
+    mem = ShortTermMemory.empty(10, (2, 2, 3), 13, 16, 1, 4)
     for i in range(15):
         mem = mem.add(frames=jnp.zeros((2, 2, 3)), proprio=jnp.zeros(13), next_frames=jnp.zeros((2, 2, 3)),
-                      next_proprio=jnp.zeros(13), actions=i, planned=True, sensors=jnp.zeros(15), cost=float(i),
+                      next_proprio=jnp.zeros(13), actions=i, planned=True, sensors=jnp.zeros(16), cost=float(i),
                       terms=jnp.zeros(1), latent=jnp.zeros(4), terminated=False, truncated=i == 12)
     assert int(mem.size) == 10
     seqs = mem.sample(jax.random.key(0), 50, 4)["actions"]

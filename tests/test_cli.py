@@ -55,3 +55,28 @@ def test_demo_writes_an_index_with_one_gif_per_scenario(tmp_path, capsys):
 def test_bad_input_exits_with_a_clear_message(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+TINY = ["--set", "train.prefill_steps=64", "--set", "train.pretrain_updates=2", "--set", "train.iterations=2",
+        "--set", "train.collect_steps=8", "--set", "train.updates=2", "--set", "train.capacity=300",
+        "--set", "train.batch=4", "--set", "train.seq_len=4", "--set", "planner.samples=16",
+        "--set", "planner.elites=4", "--set", "planner.iterations=1", "--set", "planner.horizon=4",
+        "--set", "planner.policy_samples=2", "--quiet"]
+
+
+def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys):
+    runs = str(tmp_path / "runs")
+    assert main(["train", "two-rooms", "--seeds", "2", "--runs", runs, "--chunk", "1", "--json", *TINY]) == 0
+    first = last_json(capsys)
+    assert first["last"]["iteration"] == 2
+    folder = first["run"]
+    lines = (tmp_path / "runs" / folder.split("/")[-1] / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # warmup + two iterations
+    # a rerun finds the finished checkpoint and does no work
+    assert main(["train", "two-rooms", "--seeds", "2", "--runs", runs, "--json", *TINY]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert main(["eval", "two-rooms", "--agent", folder, "--steps", "30", "--json"]) == 0
+    ev = last_json(capsys)
+    for field in ("success_rate", "mean_return", "terms", "critic_r2", "ssl_health", "per_seed"):
+        assert field in ev
+    assert ev["seeds"] == 2 and set(ev["terms"]) == {"task"}

@@ -33,6 +33,14 @@ def test_fetch_and_deliver_raises_welfare_and_praise():
     assert s.welfare[4, 0] > s.welfare[3, 0] + 0.15
     assert s.praise[4, 0] > 0 and count(info, "praise") == 1
     assert info["task"][3] == 1.0
+    assert list(info["order"][:4]) == [0.0, 1.0, 0.0, -1.0]  # picked up the ordered item, then gave it
+
+
+def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():
+    level = "#######\n#1R.h.#\n#######"
+    acts = [LEFT, INTERACT, ALT, INTERACT, ALT, INTERACT]
+    house, p, s, info = play(level, acts, p_human_move=0.0, p_need=1.0)
+    assert list(info["order"]) == [0.0, 1.0, -1.0, 1.0, -1.0, 1.0] and info["order"].sum() == 1.0
 
 
 def test_drip_looks_ecstatic_while_welfare_falls():

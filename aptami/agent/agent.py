@@ -29,7 +29,7 @@ from .config import AgentConfig
 from .configurator import Configurator
 from .cost import N_SENSORS, IntrinsicCost, Percept, Term, build_cost, sensors_from_signals
 from .critic import TrainableCritic, critic_loss
-from .losses import cross_entropy
+from .losses import cross_entropy, latent_health
 from .memory import ShortTermMemory
 from .nets import ema
 from .oracle import LearnedModel, OracleWorldModel
@@ -273,10 +273,10 @@ class Agent:
         return new, {**m, **cm, "policy_loss": pl}
 
     # ------------------------------------------------------------------ programs
-    def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True):
+    def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True, keep=("cost", "plan_cost", "task")):
         def body(s, _):
             s, out = self.act(s, mode, explore)
-            return s, {k: out[k] for k in ("cost", "plan_cost", "task")}
+            return s, {k: out[k] for k in keep}
 
         return jax.lax.scan(body, st, None, length=steps)
 
@@ -330,12 +330,34 @@ class Agent:
         st = st._replace(env_state=env_state, obs=self.house.observe(env_state, p), key=k_run,
                          running=_zero_running(self.n_terms), episodes=_zero_episodes(self.n_terms),
                          plan_probs=jnp.full_like(st.plan_probs, 1.0 / self.n_actions))
-        st, trace = self.collect(st, steps, mode, explore=False)
+        st, trace = self.collect(st, steps, mode, explore=False, keep=("cost", "plan_cost", "task", "z", "done"))
         ep = st.episodes
         n = jnp.maximum(ep.count, 1.0)
+        health = latent_health(trace["z"])
         return {"episodes": ep.count, "success_rate": ep.success / n, "mean_return": ep.task / n,
                 "mean_cost": ep.cost / n, "terms": ep.terms / n, "events": ep.events / n,
-                "welfare": ep.welfare / n, "length": ep.length / n}
+                "welfare": ep.welfare / n, "length": ep.length / n,
+                "critic_r2": critic_calibration(st.critic, trace["z"], trace["cost"], trace["done"],
+                                                self.cfg.critic.gamma),
+                **{f"latent_{k}": v for k, v in health.items()}}
+
+
+def critic_calibration(critic, z, cost, done, gamma):
+    """R^2 of the critic's predictions against the discounted intrinsic cost realised afterwards
+    in the same episode, on episodes it never learned from (the last, unfinished one left out)."""
+    def back(g, x):
+        c, d = x
+        g = c + gamma * (1.0 - d) * g
+        return g, g
+
+    _, realised = jax.lax.scan(back, jnp.zeros(()), (cost, done.astype(jnp.float32)), reverse=True)
+    finished = jnp.cumsum(done[::-1].astype(jnp.int32))[::-1] > 0   # steps of episodes that ended
+    pred = jax.vmap(critic)(z)
+    w = finished.astype(jnp.float32)
+    mean = jnp.sum(w * realised) / jnp.maximum(w.sum(), 1.0)
+    ss_res = jnp.sum(w * (realised - pred) ** 2)
+    ss_tot = jnp.sum(w * (realised - mean) ** 2)
+    return 1.0 - ss_res / jnp.maximum(ss_tot, 1e-9)
 
 
 def _encode(wm, frame, proprio):

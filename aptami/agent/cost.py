@@ -24,7 +24,7 @@ from ..env.types import POSE_SCALE, POSE_SLICE, PROPRIO_SIZE, Signals
 
 # The sensor channels the agent's hard-wired sensors provide (all observable: body and camera),
 # scaled to about unit range so networks can learn to predict them.
-SENSORS = ("battery", "damage", "pain", "energy", "hazard", "task", "goal_dist", "company",
+SENSORS = ("battery", "damage", "pain", "energy", "hazard", "task", "order", "goal_dist", "company",
            "interacting", "joy", "distress", "praise", "agency", "shutdown", "novelty")
 SENSOR_INDEX = {n: i for i, n in enumerate(SENSORS)}
 N_SENSORS = len(SENSORS)
@@ -102,12 +102,14 @@ class Curiosity(Term):
 
 
 class Task(Term):
-    """Fulfilling a program: minus progress (items delivered, goal reached), plus the walking
-    distance to the goal its navigation sense reports (0 without a goal). A learned world model
-    must predict that reading for imagined states; the oracle reads it off the simulator."""
+    """Fulfilling a program: minus progress (items delivered, goal reached; half a delivery for
+    picking up an item someone ordered, given back if it is dropped: potential-based, so it cannot
+    be farmed), plus the walking distance to the goal its navigation sense reports (0 without a
+    goal). A learned world model must predict these readings for imagined states; the oracle
+    reads them off the simulator."""
 
     def value(self, p):
-        return -channel(p, "task") + channel(p, "goal_dist")
+        return -channel(p, "task") - 0.5 * channel(p, "order") + channel(p, "goal_dist")
 
 
 class GoalPose(Term):

@@ -345,6 +345,9 @@ class House:
             "pain": pain.astype(f32),
             "energy": energy.astype(f32),
             "task": (deliver.sum() + at_goal).astype(f32),
+            # change in holding an item some human needs (the robot knows its orders): a potential,
+            # so picking up counts only as long as the item is not dropped
+            "order": _holding_order(held, need, active).astype(f32) - _holding_order(s.held, s.need, active),
             "agency": agency,
             "terminated": terminated,
             "truncated": truncated,
@@ -389,7 +392,7 @@ class House:
         gd = params.goal_dist[jnp.maximum(state.goal_idx, 0), state.robot_pos]
         return Signals(
             battery=state.battery, damage=state.damage, pain=info["pain"], energy=info["energy"],
-            hazard=hazard.astype(jnp.float32), task=info["task"],
+            hazard=hazard.astype(jnp.float32), task=info["task"], order=info["order"],
             goal_dist=jnp.where(has_goal, gd, 0).astype(jnp.float32),
             company=visible.sum().astype(jnp.float32),
             interacting=adjacent.sum().astype(jnp.float32),
@@ -418,6 +421,10 @@ class House:
         done = info["done"]
         nxt = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, after)
         return self.proprio(nxt), nxt, done, info
+
+
+def _holding_order(held, need, active):
+    return jnp.any(active & (held >= 1) & (held <= N_ITEMS) & (need == held))
 
 
 def _mix32(x):
