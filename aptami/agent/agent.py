@@ -150,7 +150,7 @@ class Agent:
             wm=wm, wm_opt=self.wm_optim.init(wm), critic=critic, critic_target=critic,
             critic_opt=self.critic_optim.init(critic), policy=policy, policy_opt=self.policy_optim.init(policy),
             ic=self.ic, memory=mem, env_state=env_state, obs=obs,
-            sensors=jnp.zeros(N_SENSORS).at[0].set(1.0),
+            sensors=_resting_sensors(obs),
             plan_probs=jnp.full((h, self.n_actions), 1.0 / self.n_actions),
             counts=jnp.zeros(2**cfg.cost.count_bits, jnp.int32), key=kr,
             env_steps=jnp.zeros((), jnp.int32), updates=jnp.zeros((), jnp.int32),
@@ -234,7 +234,8 @@ class Agent:
             r.length))
         r = jax.tree.map(lambda x: jnp.where(done, jnp.zeros_like(x), x), r)
 
-        new = st._replace(memory=memory, env_state=env_state, obs=obs, sensors=jnp.where(done, st.sensors, sensors),
+        new = st._replace(memory=memory, env_state=env_state, obs=obs,
+                          sensors=jnp.where(done, _resting_sensors(obs), sensors),
                           plan_probs=jnp.where(done, uniform, probs), counts=counts, key=key,
                           env_steps=st.env_steps + 1, running=r, episodes=e)
         out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "done": done,
@@ -286,16 +287,24 @@ class Agent:
 
         return jax.lax.scan(body, st, None, length=updates)
 
-    def warmup(self, st: AgentState) -> tuple[AgentState, dict]:
-        """Random 'flailing' to fill memory, then world-model pre-training on it."""
+    def prefill(self, st: AgentState) -> AgentState:
+        """Random 'flailing' that fills memory before anything is learned."""
         t = self.cfg.train
         if t.prefill_steps:
             st, _ = self.collect(st, t.prefill_steps, "random")
-        metrics = {}
-        if t.pretrain_updates:
-            st, metrics = self.learn_many(st, t.pretrain_updates)
-            metrics = jax.tree.map(lambda x: x[-1], metrics)
-        return st._replace(episodes=_zero_episodes(self.n_terms)), metrics
+        return st._replace(episodes=_zero_episodes(self.n_terms))
+
+    def pretrain(self, st: AgentState, updates: int) -> tuple[AgentState, dict]:
+        """World-model (and critic, policy) updates on what memory holds; metrics of the last one."""
+        st, metrics = self.learn_many(st, updates)
+        return st, jax.tree.map(lambda x: x[-1], metrics)
+
+    def warmup(self, st: AgentState) -> tuple[AgentState, dict]:
+        """prefill, then pretrain.updates on the prefill, before acting with the planner."""
+        st = self.prefill(st)
+        if not self.cfg.train.pretrain_updates:
+            return st, {}
+        return self.pretrain(st, self.cfg.train.pretrain_updates)
 
     def iterate(self, st: AgentState, iterations: int) -> tuple[AgentState, dict]:
         """`iterations` rounds of: collect with the actor, then learn. Metrics per iteration."""
@@ -340,6 +349,11 @@ class Agent:
                 "critic_r2": critic_calibration(st.critic, trace["z"], trace["cost"], trace["done"],
                                                 self.cfg.critic.gamma),
                 **{f"latent_{k}": v for k, v in health.items()}}
+
+
+def _resting_sensors(obs: Obs):
+    """Sensor readings before anything has happened: only the battery level (proprioception)."""
+    return jnp.zeros(N_SENSORS).at[0].set(obs.proprio[0])
 
 
 def critic_calibration(critic, z, cost, done, gamma):

@@ -286,4 +286,8 @@ PRESET_OVERRIDES = {
     "two-rooms": {"planner": {"use_critic": False, "epsilon": 0.1},
                   "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
                             "iterations": 20, "collect_steps": 100, "updates": 100}},
+    # fetching: deliveries lie beyond the horizon, so the critic is used
+    "fetch": {"planner": {"epsilon": 0.1},
+              "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
+                        "iterations": 20, "collect_steps": 200, "updates": 100}},
 }

@@ -45,15 +45,24 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
             history = [json.loads(line) for line in history_file.read_text().splitlines() if line.strip()]
         log(f"resuming {folder} at iteration {done_iters}/{cfg.train.iterations}")
     total = cfg.train.iterations
-    bar = tqdm(total=total + 1, initial=done_iters + (state is not None), disable=not progress,
-               desc=f"train {cfg.scenario} ({cfg.train.world_model}, {seeds} seeds)", unit="it")
+    pre = cfg.train.pretrain_updates
+    pre_chunk = max(1, min(pre, 250)) if pre else 0
+    pre_chunks = -(-pre // pre_chunk) if pre else 0
+    bar = tqdm(total=total + pre_chunks + 1, initial=done_iters + (pre_chunks + 1 if state is not None else 0),
+               disable=not progress, desc=f"train {cfg.scenario} ({cfg.train.world_model}, {seeds} seeds)",
+               unit="chunk")
     if state is None:
         t0 = time.time()
         keys = jax.random.split(jax.random.key(seed0), seeds)
-        state = jax.jit(jax.vmap(agent.init))(keys)
-        state, m = jax.jit(jax.vmap(agent.warmup), donate_argnums=0)(state)
-        history.append({"iteration": 0, "stage": "warmup", "seconds": round(time.time() - t0, 1), **_summ(m)})
+        state = jax.jit(jax.vmap(agent.prefill), donate_argnums=0)(jax.jit(jax.vmap(agent.init))(keys))
         bar.update(1)
+        m = {}
+        for i in range(pre_chunks):
+            n = min(pre_chunk, pre - i * pre_chunk)
+            state, m = _pretrain_fn(agent, n)(state)
+            bar.update(1)
+            bar.set_postfix(wm_loss=f"{float(np.mean(np.asarray(m['wm_loss']))):.3f}")
+        history.append({"iteration": 0, "stage": "warmup", "seconds": round(time.time() - t0, 1), **_summ(m)})
         if save:
             _save(folder, cfg, state, 0, history)
     step = jax.jit(jax.vmap(lambda s: agent.iterate(s, chunk)), donate_argnums=0)
@@ -74,6 +83,16 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
             _save(folder, cfg, state, done_iters, history)
     bar.close()
     return agent, state, folder, history
+
+
+_PRETRAIN = {}
+
+
+def _pretrain_fn(agent, n):
+    key = (id(agent), n)
+    if key not in _PRETRAIN:
+        _PRETRAIN[key] = jax.jit(jax.vmap(lambda s: agent.pretrain(s, n)), donate_argnums=0)
+    return _PRETRAIN[key]
 
 
 def _save(folder, cfg, state, iterations, history):
