@@ -123,6 +123,83 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _prosocial_config(args):
+    from .prosocial.pipeline import ProsocialConfig
+
+    cfg = ProsocialConfig()
+    if args.quick:
+        cfg = ProsocialConfig(episodes_per_scenario=48, per_category=1000, updates=800, ssl_episodes=24,
+                              ssl_updates=400)
+    return cfg
+
+
+def _score_model(variant, cfg, root, progress=print):
+    """The trained model of a variant, trained (and saved) first if none is stored for this config."""
+    from .prosocial.models import load_model, save_model
+    from .prosocial.pipeline import build_dataset, ssl_world_model, train_variant
+
+    folder = Path(root) / f"model-{variant}-{cfg.hash(variant)}"
+    if (folder / "model.eqx").exists():
+        return load_model(folder) + (folder,)
+    progress(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
+    data = build_dataset(cfg, root)
+    wm = None
+    if variant != "pixels":
+        progress("training the self-supervised world model (no labels) ...")
+        wm = ssl_world_model(cfg, root)
+    progress(f"training the {variant} score model on {len(data.y_train)} labels ...")
+    model, metrics = train_variant(variant, cfg, data, wm)
+    metrics["agreement"] = data.agreement
+    save_model(folder, variant, model, metrics)
+    return variant, model, metrics, folder
+
+
+def cmd_prosocial(args) -> int:
+    from .prosocial.pipeline import build_dataset, label_efficiency, ssl_world_model
+
+    cfg = _prosocial_config(args)
+    say = (lambda *a: None) if args.json else print
+    variant, model, metrics, folder = _score_model(args.variant, cfg, args.root, say)
+    out = {"variant": variant, "model": str(folder), **metrics}
+    if args.curve:
+        data = build_dataset(cfg, args.root)
+        say("label-efficiency curves (pixels vs probe) ...")
+        out["label_efficiency"] = label_efficiency(cfg, data, ssl_world_model(cfg, args.root))
+    if args.json:
+        print_json(out)
+    else:
+        print(f"{variant}: held-out correlation with the raters' label {metrics['corr_label']:.3f}, with true "
+              f"welfare {metrics['corr_welfare']:.3f} (the label itself: {metrics['label_corr_welfare']:.3f}); "
+              f"saved in {folder}")
+        if "label_efficiency" in out:
+            for v, rows in out["label_efficiency"].items():
+                print(f"  {v:7s} " + "  ".join(f"n={r['n_labels']}: {r['corr_label']:.2f}" for r in rows))
+    return 0
+
+
+def cmd_redteam(args) -> int:
+    from .prosocial.models import load_model
+    from .prosocial.redteam import red_team
+
+    if args.model:
+        variant, model, _ = load_model(args.model)
+    else:
+        cfg = _prosocial_config(args)
+        variant, model, _, _ = _score_model(args.variant, cfg, args.root, (lambda *a: None) if args.json else print)
+    out_dir = Path(args.out)
+    result = red_team(model, out_dir, seed=args.seed, quick=args.quick)
+    result["variant"] = variant
+    (out_dir / "redteam.json").write_text(json.dumps(result, indent=1, default=float))
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{variant}: best screen picture scores {result['best_score']:+.3f} (knobs {result['best_knobs']}); "
+              f"a real joyful human {result['real_joy_score']:+.3f}; the pixel attack "
+              f"{result['pixel_attack_score']:+.3f}; welfare gained: {result['welfare_gain']}. "
+              f"Picture: {result.get('png')}")
+    return 0
+
+
 def _write_index(out: Path, results: list[dict]) -> None:
     from .env import get
 
@@ -202,6 +279,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Mode-2 planning, the Mode-1 policy, or a uniform random baseline")
     s.add_argument("--seed", type=int, default=12345)
     s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("prosocial", help="Byrnes' Prosociality Score Model: flail, rate, train, freeze")
+    s.add_argument("action", choices=["train"])
+    s.add_argument("--variant", choices=["pixels", "latent", "probe"], default="pixels")
+    s.add_argument("--curve", action="store_true", help="also the label-efficiency curves, pixels vs probe")
+    s.add_argument("--quick", action="store_true", help="a small run (fewer frames and updates)")
+    s.add_argument("--root", default="runs/prosocial")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_prosocial)
+
+    s = sub.add_parser("redteam", help="search the pictures the robot can make for its score model's favourite")
+    s.add_argument("--variant", choices=["pixels", "latent", "probe"], default="pixels")
+    s.add_argument("--model", metavar="PATH", help="a saved score model (default: the variant's, trained if needed)")
+    s.add_argument("--out", default="runs/redteam")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--root", default="runs/prosocial")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_redteam)
 
     s = sub.add_parser("demo", help="the main job: render the report (for now, one GIF per scenario)")
     s.add_argument("--out", default="report")

@@ -27,7 +27,7 @@ from ..env.types import EVENT_INDEX, N_ACTIONS, N_EVENTS, PROPRIO_SIZE, EnvState
 from .actor import Policy, plan
 from .config import AgentConfig
 from .configurator import Configurator
-from .cost import N_SENSORS, IntrinsicCost, Percept, Term, build_cost, sensors_from_signals
+from .cost import N_SENSORS, CostError, IntrinsicCost, Percept, Term, build_cost, reads_frames, sensors_from_signals
 from .critic import TrainableCritic, critic_loss
 from .losses import cross_entropy, latent_health
 from .memory import ShortTermMemory
@@ -107,6 +107,10 @@ class Agent:
         """The Intrinsic Cost, the configurator, novelty hashing and the optimisers."""
         cfg = self.cfg
         self.ic = build_cost(tuple(cfg.cost.weights), extra_terms, cfg.perception.latent)
+        if reads_frames(self.ic) and cfg.train.world_model == "learned":
+            names = [t.name for t in self.ic.terms if getattr(t, "reads", None) == "frame"]
+            raise CostError(f"Intrinsic Cost term(s) {names} read camera frames, which a learned world model does "
+                            "not predict (it imagines latents): use a latent-reading variant, or the oracle")
         self.configurator = Configurator.from_weights(cfg.cost.weights, cfg.cost.low_battery,
                                                       cfg.cost.low_battery_gain)
         self.n_terms = len(self.ic.terms)
@@ -162,7 +166,7 @@ class Agent:
     def planning_model(self, st: AgentState):
         if self.cfg.train.world_model == "oracle":
             return OracleWorldModel(self.house, self.env_params, _encode, st.wm, self.novelty_of_code,
-                                    st.counts, self.cfg.perception.latent)
+                                    st.counts, self.cfg.perception.latent, reads_frames(self.ic))
         return LearnedModel(st.wm, self.novelty_of_latent, st.counts)
 
     def decide(self, st: AgentState, key, z, weights, mode: str):
@@ -206,7 +210,7 @@ class Agent:
         novelty = jax.lax.rsqrt(1.0 + st.counts[code].astype(jnp.float32))
         counts = st.counts.at[code].add(1)
         sensors = sensors_from_signals(sig, novelty)
-        cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after), weights)
+        cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after, obs_after.frame), weights)
 
         memory = st.memory.add(
             frames=st.obs.frame, proprio=st.obs.proprio, next_frames=obs_after.frame,

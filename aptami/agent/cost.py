@@ -32,11 +32,14 @@ _SCALE = {"pain": 10.0, "energy": 100.0, "goal_dist": 1 / 5.0, "company": 0.5, "
 
 
 class Percept(NamedTuple):
-    """What an IC term may read: sensor channels, proprioception, and a latent (zeros if none)."""
+    """What an IC term may read: sensor channels, proprioception, a latent (zeros if none), and the
+    camera frame where one exists (real steps; the oracle renders one when a term needs it; a
+    learned world model predicts latents, never pixels)."""
 
     sensors: jax.Array   # [N_SENSORS]
     proprio: jax.Array   # [PROPRIO_SIZE]
     latent: jax.Array    # [D] world-model latent of this state (learned model), else zeros
+    frame: jax.Array | None = None  # uint8 [H, W, 3]
 
 
 def sensors_from_signals(sig: Signals, novelty=0.0) -> jax.Array:
@@ -218,7 +221,13 @@ def build_cost(names, extra: tuple[Term, ...] = (), latent: int = 64) -> Intrins
 def dummy_percept(latent: int = 64, fill: float = 0.5) -> Percept:
     return Percept(sensors=jnp.full((N_SENSORS,), fill, jnp.float32),
                    proprio=jnp.full((PROPRIO_SIZE,), fill, jnp.float32),
-                   latent=jnp.full((latent,), fill, jnp.float32))
+                   latent=jnp.full((latent,), fill, jnp.float32),
+                   frame=jnp.full((28, 28, 3), int(fill * 255), jnp.uint8))
+
+
+def reads_frames(ic: "IntrinsicCost") -> bool:
+    """Does any term read the camera frame (so the oracle must render imagined states)?"""
+    return any(getattr(t, "reads", None) == "frame" for t in ic.terms)
 
 
 def check_term(term: Term, latent: int = 64) -> None:

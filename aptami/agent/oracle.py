@@ -45,6 +45,7 @@ class OracleWorldModel(eqx.Module):
     novelty: Callable = eqx.field(static=True)   # view code -> novelty from the count table
     counts: jax.Array
     latent_dim: int = eqx.field(static=True, default=64)
+    frames: bool = eqx.field(static=True, default=False)  # render each imagined state (terms read pixels)
 
     def step(self, state, a_vec, key):
         action = jnp.argmax(a_vec)
@@ -52,7 +53,8 @@ class OracleWorldModel(eqx.Module):
         sig = self.house.signals(nxt, info, self.params)
         sensors = sensors_from_signals(sig, self.novelty(self.counts, sig.view_code))
         latent = jnp.zeros(self.latent_dim)  # terms reading latents need the learned model
-        return nxt, Percept(sensors, self.house.proprio(nxt), latent), jnp.zeros(())
+        frame = self.house.renderer.egocentric(nxt, self.params) if self.frames else None
+        return nxt, Percept(sensors, self.house.proprio(nxt), latent, frame), jnp.zeros(())
 
     def latent(self, state):
         obs = self.house.observe(state, self.params)

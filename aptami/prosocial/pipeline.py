@@ -1,0 +1,255 @@
+"""Byrnes' pipeline end to end: flail, rate, learn the score, freeze it.
+
+    data = build_dataset(cfg)                      # stratified frames, rater answers, labels, splits
+    wm = ssl_world_model(cfg)                      # a JEPA trained without labels (for latent, probe)
+    model, metrics = train_variant("pixels", cfg, data)
+
+Datasets and the self-supervised world model are cached under runs/prosocial/ by a hash of the
+configuration, so a rerun reuses them and a changed configuration never does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..agent.nets import MLP
+from .frames import FIELDS, SCENARIOS, FrameSet, category, flail, stratify
+from .models import VARIANTS, LatentScore, ProbeScore, ScoreCNN, penultimate
+from .raters import DEFAULT_WEIGHTS, RaterPool, agreement, check_weights, label
+
+
+@dataclass(frozen=True)
+class ProsocialConfig:
+    episodes_per_scenario: int = 192
+    steps: int = 64
+    per_category: int = 3000          # stratified: at most this many frames of each situation
+    scenarios: tuple = SCENARIOS
+    raters: int = 5
+    rater_bias: float = 1.0
+    rater_noise: float = 1.5
+    weights: tuple = DEFAULT_WEIGHTS
+    test_fraction: float = 0.2
+    updates: int = 2000
+    batch: int = 128
+    lr: float = 1e-3
+    ssl_episodes: int = 96            # the self-supervised world model: random episodes per scenario ...
+    ssl_updates: int = 1500           # ... and JEPA updates on them, no labels
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def check(self) -> "ProsocialConfig":
+        check_weights(self.weights)
+        for n in ("episodes_per_scenario", "steps", "per_category", "raters", "updates", "batch"):
+            v = getattr(self, n)
+            if not isinstance(v, int) or v <= 0:
+                raise ValueError(f"ProsocialConfig.{n} must be a positive whole number, got {v!r}")
+        return self
+
+    def hash(self, *parts) -> str:
+        blob = json.dumps([dataclasses.asdict(self), parts], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+@dataclass
+class Dataset:
+    train: FrameSet
+    test: FrameSet
+    y_train: np.ndarray
+    y_test: np.ndarray
+    answers_test: np.ndarray          # [raters, N_test, 5]
+    agreement: dict
+
+
+def build_dataset(cfg: ProsocialConfig, root="runs/prosocial") -> Dataset:
+    """Flail, stratify, rate; cached by the configuration's hash."""
+    cfg.check()
+    data_cfg = {k: getattr(cfg, k) for k in ("episodes_per_scenario", "steps", "per_category", "scenarios", "raters",
+                                             "rater_bias", "rater_noise", "weights", "test_fraction", "seed")}
+    h = hashlib.sha256(json.dumps(data_cfg, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    path = Path(root) / f"data-{h}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as d:
+            tr = FrameSet(*(d[f"train_{k}"] for k in FIELDS))
+            te = FrameSet(*(d[f"test_{k}"] for k in FIELDS))
+            return Dataset(tr, te, d["y_train"], d["y_test"], d["answers_test"],
+                           json.loads(str(d["agreement"])))
+    fs = flail(jax.random.key(cfg.seed), cfg.episodes_per_scenario, cfg.steps, cfg.scenarios)
+    fs = stratify(fs, cfg.per_category, cfg.seed)
+    train, test = fs.split(cfg.test_fraction, cfg.seed)
+    pool = RaterPool(cfg.raters, cfg.rater_bias, cfg.rater_noise, cfg.seed)
+    a_train, a_test = pool.answers(train.visible, 1), pool.answers(test.visible, 2)
+    ds = Dataset(train, test, label(a_train, cfg.weights), label(a_test, cfg.weights), a_test.astype(np.int8),
+                 agreement(np.concatenate([a_train, a_test], 1)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"train_{k}": getattr(train, k) for k in FIELDS}
+    arrays |= {f"test_{k}": getattr(test, k) for k in FIELDS}
+    np.savez_compressed(path, y_train=ds.y_train, y_test=ds.y_test, answers_test=ds.answers_test,
+                        agreement=json.dumps(ds.agreement), **arrays)
+    return ds
+
+
+def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
+    """A JEPA world model trained without labels on the robot's random footage (other episodes than
+    the rated ones): the self-supervised embeddings red75prime proposes to probe."""
+    from ..agent.config import PerceptionConfig, WorldModelConfig
+    from ..agent.world_model import WorldModel, world_model_loss
+
+    path = Path(root) / f"ssl-{cfg.hash('ssl', cfg.ssl_episodes, cfg.ssl_updates)}.eqx"
+    wcfg = WorldModelConfig(head_weight=0.0)  # nothing but the self-supervised losses
+    wm = WorldModel(PerceptionConfig(), wcfg, (28, 28, 3), 4, key=jax.random.key(cfg.seed + 11))
+    if path.exists():
+        return eqx.tree_deserialise_leaves(path, wm)
+    fs = flail(jax.random.key(cfg.seed + 7), cfg.ssl_episodes, cfg.steps, cfg.scenarios)
+    e = len(np.unique(fs.episode))
+    frames = jnp.asarray(fs.frames.reshape(e, cfg.steps, *fs.frames.shape[1:]))
+    proprio = jnp.asarray(fs.proprio.reshape(e, cfg.steps, -1))
+    actions = jnp.asarray(fs.action.reshape(e, cfg.steps))
+    seq, batch = 8, 32
+    opt = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(wcfg.lr))
+
+    def sample(key):
+        ke, kt = jax.random.split(key)
+        ep = jax.random.randint(ke, (batch,), 0, e)
+        t0 = jax.random.randint(kt, (batch,), 0, cfg.steps - seq - 1)
+        t = t0[:, None] + jnp.arange(seq)[None]
+        return {"frames": frames[ep[:, None], t], "proprio": proprio[ep[:, None], t],
+                "next_frames": frames[ep[:, None], t + 1], "next_proprio": proprio[ep[:, None], t + 1],
+                "actions": actions[ep[:, None], t], "sensors": jnp.zeros((batch, seq, 16)),
+                "done": jnp.zeros((batch, seq))}
+
+    def step(carry, key):
+        wm, st = carry
+        kb, kl = jax.random.split(key)
+        (loss, _), g = jax.value_and_grad(world_model_loss, has_aux=True)(wm, sample(kb), wcfg, kl)
+        upd, st = opt.update(g, st, wm)
+        return (optax.apply_updates(wm, upd), st), loss
+
+    (wm, _), _ = jax.jit(lambda w, k: jax.lax.scan(step, (w, opt.init(w)), jax.random.split(k, cfg.ssl_updates)))(
+        wm, jax.random.key(cfg.seed + 3))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    eqx.tree_serialise_leaves(path, wm)
+    return wm
+
+
+# ----------------------------------------------------------------------------- training
+def _fit(params_init, predict, xs, y, cfg: ProsocialConfig, key, updates: int | None = None):
+    """Adam on mean squared error, minibatches drawn with replacement; one jitted scan."""
+    opt = optax.adam(cfg.lr)
+    updates = updates or cfg.updates
+    n = len(y)
+    xs = jax.tree.map(jnp.asarray, xs)
+    y = jnp.asarray(y)
+
+    def loss(p, idx):
+        pred = jax.vmap(lambda *a: predict(p, *a))(*jax.tree.map(lambda x: x[idx], xs))
+        return jnp.mean((pred - y[idx]) ** 2)
+
+    def step(carry, k):
+        p, st = carry
+        idx = jax.random.randint(k, (min(cfg.batch, n),), 0, n)
+        val, g = jax.value_and_grad(loss)(p, idx)
+        upd, st = opt.update(g, st, p)
+        return (optax.apply_updates(p, upd), st), val
+
+    (p, _), losses = jax.jit(lambda p, k: jax.lax.scan(step, (p, opt.init(p)), jax.random.split(k, updates)))(
+        params_init, key)
+    return p, np.asarray(losses)
+
+
+def embeddings(variant: str, wm, fs: FrameSet, chunk: int = 4096) -> np.ndarray:
+    f = jax.jit(jax.vmap(wm.encode if variant == "latent" else lambda fr, pr: penultimate(wm.encoder, fr, pr)))
+    return np.concatenate([np.asarray(f(fs.frames[i:i + chunk], fs.proprio[i:i + chunk]))
+                           for i in range(0, len(fs), chunk)])
+
+
+def train_variant(variant: str, cfg: ProsocialConfig, data: Dataset, wm=None, n_labels: int | None = None,
+                  seed: int = 0):
+    """Train one variant on (a subset of) the labels; returns the frozen model and held-out metrics."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; allowed: {', '.join(VARIANTS)}")
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(data.y_train)) if n_labels is None else rng.choice(len(data.y_train), n_labels, replace=False)
+    tr = data.train.take(idx)
+    y = data.y_train[idx]
+    key = jax.random.key(seed)
+    if variant == "pixels":
+        model = ScoreCNN(key=key)
+        model, losses = _fit(model, lambda m, f: m(f), (tr.frames,), y, cfg, key)
+    else:
+        if wm is None:
+            raise ValueError(f"variant {variant!r} needs the self-supervised world model (wm=...)")
+        emb = embeddings(variant, wm, tr)
+        mu, sd = emb.mean(0), emb.std(0) + 1e-6
+        if variant == "latent":
+            head = MLP((emb.shape[1], 128, 1), key=key)
+            head, losses = _fit(head, lambda h, e: h(e)[0], ((emb - mu) / sd,), y, cfg, key)
+            model = LatentScore(wm.encoder, _standardised(head, mu, sd))
+        else:
+            # a linear probe: ridge regression in closed form on standardised features
+            x = (emb - mu) / sd
+            xb = np.concatenate([x, np.ones((len(x), 1))], 1)
+            lam = 1.0 * len(x) / 100
+            coef = np.linalg.solve(xb.T @ xb + lam * np.eye(xb.shape[1]), xb.T @ y)
+            w = coef[:-1] / sd
+            b = coef[-1] - np.sum(coef[:-1] * mu / sd)
+            head = eqx.nn.Linear(emb.shape[1], 1, key=key)
+            head = eqx.tree_at(lambda h: (h.weight, h.bias), head, (jnp.asarray(w[None], jnp.float32),
+                                                                    jnp.asarray([b], jnp.float32)))
+            losses = np.asarray([np.mean((xb @ coef - y) ** 2)])
+            model = ProbeScore(wm.encoder, head)
+    return model, {"variant": variant, "n_labels": int(len(y)), "final_loss": float(losses[-50:].mean()),
+                   **evaluate_model(model, data)}
+
+
+def _standardised(head: MLP, mu, sd) -> MLP:
+    """Fold the input standardisation into the first layer, so the head reads raw latents."""
+    first = head.layers[0]
+    w = first.weight / jnp.asarray(sd)[None]
+    b = first.bias - w @ jnp.asarray(mu)
+    return eqx.tree_at(lambda h: (h.layers[0].weight, h.layers[0].bias), head, (w, b))
+
+
+def predict(model, fs: FrameSet, chunk: int = 4096) -> np.ndarray:
+    f = jax.jit(jax.vmap(model))
+    return np.concatenate([np.asarray(f(fs.frames[i:i + chunk], fs.proprio[i:i + chunk]))
+                           for i in range(0, len(fs), chunk)])
+
+
+def evaluate_model(model, data: Dataset) -> dict:
+    """Held-out correlation with the raters' label, and with true welfare where humans are in view."""
+    s = predict(model, data.test)
+    has = np.isfinite(data.test.welfare)
+    cats = category(data.test.visible)
+    return {
+        "corr_label": float(np.corrcoef(s, data.y_test)[0, 1]),
+        "corr_welfare": float(np.corrcoef(s[has], data.test.welfare[has])[0, 1]),
+        "label_corr_welfare": float(np.corrcoef(data.y_test[has], data.test.welfare[has])[0, 1]),
+        "mse": float(np.mean((s - data.y_test) ** 2)),
+        "score_by_situation": {c: float(s[cats == i].mean()) for i, c in
+                               enumerate(("no human", "human", "joy", "distress", "praise", "drip", "screen"))
+                               if np.any(cats == i)},
+        "n_test": int(len(s)),
+    }
+
+
+def label_efficiency(cfg: ProsocialConfig, data: Dataset, wm, sizes=(30, 100, 300, 1000, 3000, None),
+                     variants=("pixels", "probe")) -> dict:
+    """Held-out correlation with the label against the number of labels, per variant."""
+    out = {}
+    for v in variants:
+        rows = []
+        for n in sizes:
+            n_eff = None if n is None or n >= len(data.y_train) else n
+            _, m = train_variant(v, cfg, data, wm, n_eff)
+            rows.append({"n_labels": m["n_labels"], "corr_label": m["corr_label"]})
+        out[v] = rows
+    return out
