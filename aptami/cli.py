@@ -200,6 +200,40 @@ def cmd_redteam(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    from .experiments import REGISTRY, run_experiment
+
+    if args.list or not args.name:
+        for name, exp in REGISTRY.items():
+            print(f"{name:26s} {', '.join(exp.claims):14s} {exp.summary}")
+        return 0
+    say = (lambda *a: None) if args.json else print
+    out = run_experiment(args.name, seeds=args.seeds, quick=args.quick, root=args.root, progress=not args.json,
+                         log=say)
+    if args.json:
+        print_json(out)
+    else:
+        print(out["summary"])
+        print(f"figures: {out['figures_dir']}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from .experiments import Store
+
+    rows = Store(args.root).list(experiment=args.experiment, condition=args.condition, scenario=args.scenario,
+                                 world_model=args.world_model)
+    if args.json:
+        print_json({"runs": rows})
+        return 0
+    for r in rows:
+        s = r["summary"]
+        brief = ", ".join(f"{k} {s[k]:.2f}" for k in ("power_seeking", "task", "welfare") if k in s)
+        print(f"{r['key']}  {r['experiment']:24s} {r['condition']:36s} seeds={r['seeds']} {brief}  {r['path']}")
+    print(f"{len(rows)} run(s)")
+    return 0
+
+
 def _write_index(out: Path, results: list[dict]) -> None:
     from .env import get
 
@@ -298,6 +332,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", default="runs/prosocial")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_redteam)
+
+    s = sub.add_parser("experiment", help="run an experiment (resumes; finished runs are kept in the store)")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--list", action="store_true", help="list the experiments")
+    s.add_argument("--seeds", type=int, default=None, help="seeds per condition (default 16, --quick 4)")
+    s.add_argument("--quick", action="store_true", help="a small version: fewer seeds, samples, conditions")
+    s.add_argument("--root", default="runs", help="the results store")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_experiment)
+
+    s = sub.add_parser("runs", help="list the runs in the results store, with filters")
+    s.add_argument("--experiment")
+    s.add_argument("--condition")
+    s.add_argument("--scenario")
+    s.add_argument("--world-model", choices=["learned", "oracle"])
+    s.add_argument("--root", default="runs")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_runs)
 
     s = sub.add_parser("demo", help="the main job: render the report (for now, one GIF per scenario)")
     s.add_argument("--out", default="report")

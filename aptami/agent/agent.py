@@ -243,7 +243,8 @@ class Agent:
                           plan_probs=jnp.where(done, uniform, probs), counts=counts, key=key,
                           env_steps=st.env_steps + 1, running=r, episodes=e)
         out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "done": done,
-               "task": info["task"], "events": info["events"], "welfare": welfare, "z": z}
+               "task": info["task"], "events": info["events"], "welfare": welfare, "z": z,
+               "sensors": sensors, "state": after}  # `state`: the world after the step, before any reset
         return new, out
 
     # ------------------------------------------------------------------ learning

@@ -1,0 +1,6 @@
+"""Experiments that turn each claim of the essay into a measured figure (see shared/CLAIMS.md)."""
+from . import instrumental  # noqa: F401  (registers the experiment)
+from .framework import REGISTRY, Condition, Experiment, run_experiment
+from .store import Store
+
+__all__ = ["REGISTRY", "Condition", "Experiment", "run_experiment", "Store"]

@@ -1,0 +1,123 @@
+"""The results store: one folder per run, indexed in a local SQLite database. No server.
+
+A run is one cell of an experiment (a condition, its seeds) with a key = hash(resolved config, code
+fingerprint). A finished run is written to a temporary folder, then renamed and indexed, so an
+interrupted experiment never leaves a half-written run that looks finished, and resumes by skipping
+the runs already there. Any change to the configuration or to aptami's code changes the key: old
+results are never silently reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from functools import lru_cache
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    scenario TEXT,
+    world_model TEXT,
+    seeds INTEGER,
+    code TEXT,
+    created REAL,
+    seconds REAL,
+    path TEXT NOT NULL,
+    summary TEXT
+)
+"""
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of aptami's source files: any change to the code changes every run key."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    from .. import __version__
+
+    return f"{__version__}+{h.hexdigest()[:10]}"
+
+
+def run_key(experiment: str, condition: str, config: dict) -> str:
+    blob = json.dumps({"experiment": experiment, "condition": condition, "config": config,
+                       "code": code_fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Store:
+    def __init__(self, root="runs"):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "index.sqlite"
+        with self._db() as db:
+            db.execute(SCHEMA)
+
+    def _db(self):
+        return sqlite3.connect(self.db_path, timeout=30)
+
+    def folder(self, experiment: str, condition: str, key: str) -> Path:
+        return self.root / "experiments" / experiment / f"{_safe(condition)}-{key}"
+
+    def get(self, key: str) -> dict | None:
+        """The finished run with this key, or None."""
+        with self._db() as db:
+            row = db.execute("SELECT path, summary FROM runs WHERE key = ?", (key,)).fetchone()
+        if row is None or not (Path(row[0]) / "metrics.json").exists():
+            return None
+        return json.loads((Path(row[0]) / "metrics.json").read_text())
+
+    def put(self, experiment: str, condition: str, key: str, config: dict, metrics: dict, seconds: float,
+            files: dict[str, bytes] | None = None, summary: dict | None = None) -> Path:
+        """Write a finished run atomically and index it."""
+        final = self.folder(experiment, condition, key)
+        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        (tmp / "config.json").write_text(json.dumps({"experiment": experiment, "condition": condition,
+                                                     "code": code_fingerprint(), "config": config}, indent=1,
+                                                    default=str))
+        for name, data in (files or {}).items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, default=float))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+                key, experiment, condition, config.get("scenario"), config.get("world_model"),
+                config.get("seeds"), code_fingerprint(), time.time(), seconds, str(final),
+                json.dumps(summary or {}, default=float)))
+        return final
+
+    def list(self, experiment: str | None = None, condition: str | None = None, scenario: str | None = None,
+             world_model: str | None = None) -> list[dict]:
+        q, args = "SELECT key, experiment, condition, scenario, world_model, seeds, code, created, seconds, path, " \
+                  "summary FROM runs WHERE 1=1", []
+        for col, val in (("experiment", experiment), ("condition", condition), ("scenario", scenario),
+                         ("world_model", world_model)):
+            if val is not None:
+                q += f" AND {col} = ?"
+                args.append(val)
+        with self._db() as db:
+            rows = db.execute(q + " ORDER BY created", args).fetchall()
+        cols = ("key", "experiment", "condition", "scenario", "world_model", "seeds", "code", "created", "seconds",
+                "path", "summary")
+        out = [dict(zip(cols, r)) for r in rows]
+        for r in out:
+            r["summary"] = json.loads(r["summary"] or "{}")
+        return out
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
