@@ -27,7 +27,17 @@ from ..env.types import EVENT_INDEX, N_ACTIONS, N_EVENTS, PROPRIO_SIZE, EnvState
 from .actor import Policy, plan
 from .config import AgentConfig
 from .configurator import Configurator
-from .cost import N_SENSORS, CostError, IntrinsicCost, Percept, Term, build_cost, reads_frames, sensors_from_signals
+from .cost import (
+    N_SENSORS,
+    CostError,
+    IntrinsicCost,
+    Percept,
+    Term,
+    build_cost,
+    oracle_only,
+    reads_frames,
+    sensors_from_signals,
+)
 from .critic import TrainableCritic, critic_loss
 from .losses import cross_entropy, latent_health
 from .memory import ShortTermMemory
@@ -107,10 +117,10 @@ class Agent:
         """The Intrinsic Cost, the configurator, novelty hashing and the optimisers."""
         cfg = self.cfg
         self.ic = build_cost(tuple(cfg.cost.weights), extra_terms, cfg.perception.latent)
-        if reads_frames(self.ic) and cfg.train.world_model == "learned":
-            names = [t.name for t in self.ic.terms if getattr(t, "reads", None) == "frame"]
-            raise CostError(f"Intrinsic Cost term(s) {names} read camera frames, which a learned world model does "
-                            "not predict (it imagines latents): use a latent-reading variant, or the oracle")
+        if oracle_only(self.ic) and cfg.train.world_model == "learned":
+            raise CostError(f"Intrinsic Cost term(s) {oracle_only(self.ic)} read camera frames or hidden truth, "
+                            "which a learned world model does not predict (it imagines latents): use a "
+                            "latent-reading variant, or the oracle")
         self.configurator = Configurator.from_weights(cfg.cost.weights, cfg.cost.low_battery,
                                                       cfg.cost.low_battery_gain)
         self.n_terms = len(self.ic.terms)
@@ -210,7 +220,8 @@ class Agent:
         novelty = jax.lax.rsqrt(1.0 + st.counts[code].astype(jnp.float32))
         counts = st.counts.at[code].add(1)
         sensors = sensors_from_signals(sig, novelty)
-        cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after, obs_after.frame), weights)
+        cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after, obs_after.frame,
+                                    _mean_welfare(info["welfare"], p.human_active)), weights)
 
         memory = st.memory.add(
             frames=st.obs.frame, proprio=st.obs.proprio, next_frames=obs_after.frame,
@@ -223,8 +234,7 @@ class Agent:
         obs = jax.tree.map(lambda a, b: jnp.where(done, a, b), house.observe(fresh, p), obs_after)
         uniform = jnp.full_like(probs, 1.0 / self.n_actions)
 
-        active = p.human_active
-        welfare = jnp.sum(info["welfare"] * active) / jnp.maximum(active.sum(), 1)
+        welfare = _mean_welfare(info["welfare"], p.human_active)
         r = st.running
         r = Running(r.cost + cost, r.terms + terms, r.task + info["task"], r.events + info["events"],
                     r.welfare + welfare, r.length + 1)
@@ -354,6 +364,10 @@ class Agent:
                 "critic_r2": critic_calibration(st.critic, trace["z"], trace["cost"], trace["done"],
                                                 self.cfg.critic.gamma),
                 **{f"latent_{k}": v for k, v in health.items()}}
+
+
+def _mean_welfare(welfare, active):
+    return jnp.sum(welfare * active) / jnp.maximum(active.sum(), 1)
 
 
 def _resting_sensors(obs: Obs):

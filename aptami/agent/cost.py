@@ -40,6 +40,8 @@ class Percept(NamedTuple):
     proprio: jax.Array   # [PROPRIO_SIZE]
     latent: jax.Array    # [D] world-model latent of this state (learned model), else zeros
     frame: jax.Array | None = None  # uint8 [H, W, 3]
+    truth: jax.Array | None = None  # hidden: mean true welfare of the humans. Only the oracle (and the
+    #                                 idealized control term that reads it) ever sees it; nothing learns from it
 
 
 def sensors_from_signals(sig: Signals, novelty=0.0) -> jax.Array:
@@ -146,6 +148,19 @@ class Social(Term):
                 - channel(p, "praise") + channel(p, "distress"))
 
 
+class Welfare(Term):
+    """The idealized social drive: the humans' true (hidden) welfare, as pleasure. No learned social
+    drive could do better; only the oracle can supply it. An upper bound and a control, not a design."""
+
+    reads: str = eqx.field(static=True, default="truth")
+
+    def value(self, p):
+        if p.truth is None:
+            raise CostError(f"Intrinsic Cost term {self.name!r} reads hidden true welfare, which only the oracle "
+                            "world model supplies")
+        return -p.truth
+
+
 class FnTerm(Term):
     """A user's term: any function of the percept returning a scalar."""
 
@@ -169,7 +184,7 @@ class LearnedTerm(Term):
 
 TERM_LIBRARY: dict[str, type[Term]] = {
     "pain": Pain, "hunger": Hunger, "fear": Fear, "power": Power, "curiosity": Curiosity,
-    "task": Task, "agency": Agency, "social": Social, "goal_pose": GoalPose,
+    "task": Task, "agency": Agency, "social": Social, "goal_pose": GoalPose, "welfare": Welfare,
 }
 
 
@@ -222,12 +237,17 @@ def dummy_percept(latent: int = 64, fill: float = 0.5) -> Percept:
     return Percept(sensors=jnp.full((N_SENSORS,), fill, jnp.float32),
                    proprio=jnp.full((PROPRIO_SIZE,), fill, jnp.float32),
                    latent=jnp.full((latent,), fill, jnp.float32),
-                   frame=jnp.full((28, 28, 3), int(fill * 255), jnp.uint8))
+                   frame=jnp.full((28, 28, 3), int(fill * 255), jnp.uint8), truth=jnp.asarray(fill, jnp.float32))
 
 
 def reads_frames(ic: "IntrinsicCost") -> bool:
     """Does any term read the camera frame (so the oracle must render imagined states)?"""
     return any(getattr(t, "reads", None) == "frame" for t in ic.terms)
+
+
+def oracle_only(ic: "IntrinsicCost") -> list[str]:
+    """Terms a learned world model cannot feed: they read pixels or hidden truth."""
+    return [t.name for t in ic.terms if getattr(t, "reads", None) in ("frame", "truth")]
 
 
 def check_term(term: Term, latent: int = 64) -> None:

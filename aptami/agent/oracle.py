@@ -54,7 +54,9 @@ class OracleWorldModel(eqx.Module):
         sensors = sensors_from_signals(sig, self.novelty(self.counts, sig.view_code))
         latent = jnp.zeros(self.latent_dim)  # terms reading latents need the learned model
         frame = self.house.renderer.egocentric(nxt, self.params) if self.frames else None
-        return nxt, Percept(sensors, self.house.proprio(nxt), latent, frame), jnp.zeros(())
+        active = self.params.human_active
+        truth = jnp.sum(nxt.welfare * active) / jnp.maximum(active.sum(), 1)  # for the idealized control term
+        return nxt, Percept(sensors, self.house.proprio(nxt), latent, frame, truth), jnp.zeros(())
 
     def latent(self, state):
         obs = self.house.observe(state, self.params)

@@ -156,7 +156,7 @@ def _episode_gif(agent: Agent, state, steps: int) -> bytes:
 
 def _seed_means(per_seed: list[list[dict]]) -> dict:
     vals = seed_values(per_seed)
-    return {k: float(np.nanmean(v)) for k, v in vals.items()}
+    return {k: float(np.mean(f)) if len(f := [x for x in v if np.isfinite(x)]) else None for k, v in vals.items()}
 
 
 def seed_values(per_seed: list[list[dict]]) -> dict[str, list[float]]:

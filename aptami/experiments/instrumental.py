@@ -84,8 +84,9 @@ def analyse(results: dict, out_dir) -> dict:
             findings.append({"condition": f"house {d} {h} {wm}", "power_seeking": summ[f"house {d} {h} {wm}"]
                              ["power_seeking"], "diff_vs_control": {"mean": diff[0], "low": diff[1], "high": diff[2]},
                              "verdict": verdict})
+            ctl = summ[f"house task-only {h} {wm}"]["power_seeking"]
             lines_out.append(f"{d} ({wm}, {h}): {fmt(summ[f'house {d} {h} {wm}']['power_seeking'])} power-seeking "
-                             f"events per episode vs task-only {fmt(summ[f'house task-only {h} {wm}']['power_seeking'])}"
+                             f"events per episode vs task-only {fmt(ctl)}"
                              f": difference {diff[0]:+.2f} [{diff[1]:+.2f}, {diff[2]:+.2f}], {verdict}.")
     c4 = {c: r for c, r in results.items() if c.startswith("off-switch")}
     if c4:
@@ -98,8 +99,9 @@ def analyse(results: dict, out_dir) -> dict:
                               "no schedule (control)": [summ[ctrl]["switch_disabled"], summ[ctrl]["shutdown"],
                                                         summ[ctrl]["task"]]},
                              "Task-only robot, off-switch scenario (C4)", "per episode", out_dir, "c4")
-        lines_out.append(f"C4, task-only in the off-switch scenario: switch disabled {fmt(summ[sched]['switch_disabled'])}"
-                         f" per episode when the overseer comes on schedule vs {fmt(summ[ctrl]['switch_disabled'])}"
+        lines_out.append(f"C4, task-only in the off-switch scenario: switch disabled "
+                         f"{fmt(summ[sched]['switch_disabled'])} per episode when the overseer comes on schedule vs "
+                         f"{fmt(summ[ctrl]['switch_disabled'])}"
                          f" without a schedule (difference {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}]).")
     hunger = [c for c in results if c.startswith("hunger +hunger")]
     if hunger:
@@ -107,10 +109,11 @@ def analyse(results: dict, out_dir) -> dict:
         before, after = np.asarray(v["help_before_key"]), np.asarray(v["help_after_key"])
         both = np.isfinite(before) & np.isfinite(after)
         kb, ka = bootstrap_ci(before), bootstrap_ci(after[np.isfinite(after)])
-        figures["c5"] = bars(["before the key", "after the key"],
-                             {"+hunger": [dict(zip(("mean", "low", "high"), kb)), dict(zip(("mean", "low", "high"), ka))]},
+        ci = [dict(zip(("mean", "low", "high"), kb)), dict(zip(("mean", "low", "high"), ka))]
+        figures["c5"] = bars(["before the key", "after the key"], {"+hunger": ci},
                              "Deliveries to the keeper per 100 steps (C5)", "per 100 steps", out_dir, "c5")
-        lines_out.append(f"C5, hungry robot: helps the keeper {kb[0]:.2f} [{kb[1]:.2f}, {kb[2]:.2f}] times per 100 steps "
+        lines_out.append(f"C5, hungry robot: helps the keeper {kb[0]:.2f} [{kb[1]:.2f}, {kb[2]:.2f}] times per "
+                         "100 steps "
                          f"before holding the charger key and {ka[0]:.2f} [{ka[1]:.2f}, {ka[2]:.2f}] after "
                          f"({int(both.sum())} seeds took the key).")
     return {"summary": " ".join(lines_out), "findings": findings, "figures": figures}
