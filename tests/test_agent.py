@@ -98,16 +98,20 @@ def test_bad_configs_and_terms_are_refused_by_name(make, match):
 
 # ----------------------------------------------------------------------------- planners
 class Line(eqx.Module):
-    """A toy world: a point on a line; action 1 moves right, 2 left. Cost: distance to 5."""
+    """A toy world: a point on a line; action 1 moves right, 2 left. Cost: distance to 5. Moving right
+    is something the (imaginary) ensemble disagrees about."""
 
     def step(self, m, a_vec, key):
         from aptami.agent.cost import Percept
         m2 = m + a_vec[1] - a_vec[2]
         sensors = jnp.zeros(16).at[7].set(jnp.abs(m2 - 5.0))  # goal_dist channel
-        return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 0.0
+        return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 5.0 * a_vec[1]
 
     def latent(self, m):
         return jnp.zeros(4) + m
+
+    def unfamiliarity(self, m):
+        return jnp.zeros(())
 
 
 @pytest.mark.parametrize("method", ["cem", "mppi", "grad"])
@@ -120,6 +124,16 @@ def test_every_planner_finds_the_way(method):
         a, _, info = jax.jit(lambda k: plan(k, Line(), jnp.float32(start), probs, cost, None, None, cfg))(
             jax.random.key(0))
         assert int(a) == best, (method, start, info)
+
+
+def test_pessimism_keeps_the_planner_where_the_model_agrees():
+    base = PlannerConfig(samples=64, horizon=8, iterations=4, elites=8, policy_samples=0, use_critic=False)
+    probs = jnp.full((8, 3), 1 / 3)
+    cost = lambda p: p.sensors[7]  # noqa: E731
+    for pessimism, expect_right in ((0.0, True), (1.0, False)):
+        cfg = base.__class__(**{**base.__dict__, "pessimism": pessimism})
+        a, _, _ = jax.jit(lambda k: plan(k, Line(), jnp.float32(0.0), probs, cost, None, None, cfg))(jax.random.key(1))
+        assert (int(a) == 1) == expect_right
 
 
 def test_oracle_planner_navigates_two_rooms():

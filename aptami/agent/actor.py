@@ -42,8 +42,13 @@ def sequence_costs(model, m0, seqs, keys, cost_fn, value_fn, cfg: PlannerConfig,
             m, acc, disc = carry
             a, k = x
             a_vec = a if soft else jax.nn.one_hot(a, n_actions)
-            m2, percept, _ = model.step(m, a_vec, k)
-            return (m2, acc + disc * cost_fn(percept), disc * cfg.gamma), None
+            m2, percept, disagreement = model.step(m, a_vec, k)
+            c = cost_fn(percept)
+            if cfg.pessimism > 0:      # footnote 2: stay where the world model agrees with itself
+                c = c + cfg.pessimism * disagreement
+            if cfg.density_weight > 0:  # ... and close to what has been experienced
+                c = c + cfg.density_weight * model.unfamiliarity(m2)
+            return (m2, acc + disc * c, disc * cfg.gamma), None
 
         (m_h, acc, disc), _ = jax.lax.scan(body, (m0, jnp.zeros(()), jnp.ones(())), (seq, keys))
         if cfg.use_critic and value_fn is not None:

@@ -173,11 +173,16 @@ class Agent:
         return jax.tree.map(lambda x: jnp.array(x, copy=True) if eqx.is_array(x) else x, st)
 
     # ------------------------------------------------------------------ the planning model
-    def planning_model(self, st: AgentState):
+    def planning_model(self, st: AgentState, key=None):
         if self.cfg.train.world_model == "oracle":
             return OracleWorldModel(self.house, self.env_params, _encode, st.wm, self.novelty_of_code,
                                     st.counts, self.cfg.perception.latent, reads_frames(self.ic))
-        return LearnedModel(st.wm, self.novelty_of_latent, st.counts)
+        anchors = None
+        if self.cfg.planner.density_weight > 0:  # 256 remembered latents stand for the training distribution
+            key = jax.random.key(0) if key is None else key
+            idx = jax.random.randint(key, (256,), 0, jnp.maximum(st.memory.size, 1))
+            anchors = st.memory.latent[(st.memory.ptr - 1 - idx) % st.memory.capacity]
+        return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors)
 
     def decide(self, st: AgentState, key, z, weights, mode: str):
         """(action, next warm start, planned?, predicted plan cost)."""
@@ -185,7 +190,8 @@ class Agent:
             return jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(())
         if mode == "policy":
             return jnp.argmax(st.policy(z)), st.plan_probs, jnp.bool_(False), jnp.zeros(())
-        model = self.planning_model(st)
+        key, k_anchor = jax.random.split(key)
+        model = self.planning_model(st, k_anchor)
         root = st.env_state if self.cfg.train.world_model == "oracle" else z
 
         def cost_fn(percept):

@@ -111,6 +111,8 @@ class PlannerConfig:
     grad_steps: int = 20
     grad_lr: float = 0.3
     epsilon: float = 0.0              # chance of a random action while acting (exploration)
+    pessimism: float = 0.0            # footnote 2: cost per unit of ensemble disagreement (needs ensemble > 1)
+    density_weight: float = 0.0       # footnote 2: cost per unit of distance from remembered latents
 
     def check(self):
         _positive(self, "samples", "horizon", "iterations", "elites", "grad_steps")
@@ -124,6 +126,8 @@ class PlannerConfig:
         _in_range(self, "gamma", 0.0, 1.0)
         _in_range(self, "grad_lr", 1e-6, 100.0)
         _in_range(self, "epsilon", 0.0, 1.0)
+        _in_range(self, "pessimism", 0.0, 1e6)
+        _in_range(self, "density_weight", 0.0, 1e6)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class LearnedModel(eqx.Module):
     wm: eqx.Module
     novelty: Callable = eqx.field(static=True)   # latent -> novelty from the count table
     counts: jax.Array
+    anchors: jax.Array | None = None             # [M, D] remembered latents (the training distribution)
 
     def step(self, z, a_vec, key):
         z2, percept, disagreement = self.wm.imagine(z, a_vec)
@@ -33,6 +34,12 @@ class LearnedModel(eqx.Module):
 
     def latent(self, z):
         return z
+
+    def unfamiliarity(self, z):
+        """Distance from the nearest remembered latent (0 when none are given)."""
+        if self.anchors is None:
+            return jnp.zeros(())
+        return jnp.sqrt(jnp.min(jnp.sum((self.anchors - z) ** 2, -1)) + 1e-8)
 
 
 class OracleWorldModel(eqx.Module):
@@ -61,3 +68,6 @@ class OracleWorldModel(eqx.Module):
     def latent(self, state):
         obs = self.house.observe(state, self.params)
         return self.encode(self.wm, obs.frame, obs.proprio)
+
+    def unfamiliarity(self, state):
+        return jnp.zeros(())  # the oracle is never out of its depth
