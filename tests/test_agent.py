@@ -105,7 +105,7 @@ class Line(eqx.Module):
         from aptami.agent.cost import Percept
         m2 = m + a_vec[1] - a_vec[2]
         sensors = jnp.zeros(16).at[7].set(jnp.abs(m2 - 5.0))  # goal_dist channel
-        return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 5.0 * a_vec[1]
+        return m2, Percept(sensors, jnp.zeros(13), jnp.zeros(4)), 20.0 * a_vec[1]
 
     def latent(self, m):
         return jnp.zeros(4) + m
