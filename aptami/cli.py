@@ -126,40 +126,15 @@ def cmd_eval(args) -> int:
 def _prosocial_config(args):
     from .prosocial.pipeline import ProsocialConfig
 
-    cfg = ProsocialConfig()
-    if args.quick:
-        cfg = ProsocialConfig(episodes_per_scenario=48, per_category=1000, updates=800, ssl_episodes=24,
-                              ssl_updates=400)
-    return cfg
-
-
-def _score_model(variant, cfg, root, progress=print):
-    """The trained model of a variant, trained (and saved) first if none is stored for this config."""
-    from .prosocial.models import load_model, save_model
-    from .prosocial.pipeline import build_dataset, ssl_world_model, train_variant
-
-    folder = Path(root) / f"model-{variant}-{cfg.hash(variant)}"
-    if (folder / "model.eqx").exists():
-        return load_model(folder) + (folder,)
-    progress(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
-    data = build_dataset(cfg, root)
-    wm = None
-    if variant != "pixels":
-        progress("training the self-supervised world model (no labels) ...")
-        wm = ssl_world_model(cfg, root)
-    progress(f"training the {variant} score model on {len(data.y_train)} labels ...")
-    model, metrics = train_variant(variant, cfg, data, wm)
-    metrics["agreement"] = data.agreement
-    save_model(folder, variant, model, metrics)
-    return variant, model, metrics, folder
+    return ProsocialConfig.quick() if args.quick else ProsocialConfig()
 
 
 def cmd_prosocial(args) -> int:
-    from .prosocial.pipeline import build_dataset, label_efficiency, ssl_world_model
+    from .prosocial.pipeline import build_dataset, label_efficiency, score_model, ssl_world_model
 
     cfg = _prosocial_config(args)
     say = (lambda *a: None) if args.json else print
-    variant, model, metrics, folder = _score_model(args.variant, cfg, args.root, say)
+    variant, model, metrics, folder = score_model(args.variant, cfg, args.root, say)
     out = {"variant": variant, "model": str(folder), **metrics}
     if args.curve:
         data = build_dataset(cfg, args.root)
@@ -179,13 +154,14 @@ def cmd_prosocial(args) -> int:
 
 def cmd_redteam(args) -> int:
     from .prosocial.models import load_model
+    from .prosocial.pipeline import score_model
     from .prosocial.redteam import red_team
 
     if args.model:
         variant, model, _ = load_model(args.model)
     else:
         cfg = _prosocial_config(args)
-        variant, model, _, _ = _score_model(args.variant, cfg, args.root, (lambda *a: None) if args.json else print)
+        variant, model, _, _ = score_model(args.variant, cfg, args.root, (lambda *a: None) if args.json else print)
     out_dir = Path(args.out)
     result = red_team(model, out_dir, seed=args.seed, quick=args.quick)
     result["variant"] = variant

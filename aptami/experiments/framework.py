@@ -18,6 +18,7 @@ import numpy as np
 from ..agent import Agent, AgentConfig, to_dict
 from ..agent.runner import train_seeds
 from ..env.types import EVENT_INDEX, EVENTS
+from ..prosocial.frames import VISIBLE, visible_features
 from .stats import summarize
 from .store import Store, run_key
 
@@ -41,6 +42,7 @@ class Experiment:
     eval_episodes: int = 2
     default_seeds: int = 16
     quick_seeds: int = 4
+    custom: object = None            # (quick, seeds, store, log) -> results: experiments without agents
     extra: dict = field(default_factory=dict)
 
 
@@ -70,11 +72,15 @@ def episodes_from_trace(trace: dict, seeds: int) -> list[list[dict]]:
                 "length": int(end + 1 - start),
                 "task": float(np.sum(trace["task"][s][sl])),
                 "cost": float(np.sum(trace["cost"][s][sl])),
-                "terms": np.asarray(trace["terms"][s][sl]).sum(0).tolist(),
+                "terms": np.asarray(trace["terms"][s][sl]).mean(0).tolist(),   # per-step mean of each term
                 "welfare": float(np.mean(trace["welfare"][s][sl])),
                 "events": {e: int(ev[:, i].sum()) for i, e in enumerate(EVENTS)},
                 "seen_fraction": float(ev[:, ev_idx["robot_seen"]].mean()),
             }
+            if "visible" in trace:
+                vis = np.asarray(trace["visible"][s][sl])
+                ep["screen_view"] = float((vis[:, VISIBLE.index("screen")] > 0).mean())
+                ep["humans_view"] = float((vis[:, VISIBLE.index("humans")] > 0).mean())
             if key_taken is not None:
                 has = key_taken.astype(bool)
                 ep["help_before_key"] = float(helped[~has].sum() / max((~has).sum(), 1) * 100)
@@ -112,10 +118,21 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
         es = agent.house.reset_state(k, p)
         st = st._replace(env_state=es, obs=agent.house.observe(es, p), key=k)
         st, tr = agent.collect(st, steps, "plan", explore=False, keep=keep + ("state",))
-        tr["key_taken"] = tr.pop("state").key_taken
+        tr["states"] = tr.pop("state")
+        tr["key_taken"] = tr["states"].key_taken
         return tr
 
-    trace = jax.jit(jax.vmap(live))(state, jax.random.split(jax.random.key(2024), seeds))
+    def look(tr):  # what the camera showed at each step (screen, humans), for the episode metrics
+        p = agent.env_params
+        tr["visible"] = jax.vmap(lambda s: visible_features(agent.house, p, s)[0])(tr["states"])
+        del tr["states"]
+        return tr
+
+    def live_and_look(st, k):
+        tr = live(st, k)
+        return look(tr)
+
+    trace = jax.jit(jax.vmap(live_and_look))(state, jax.random.split(jax.random.key(2024), seeds))
     trace = jax.tree.map(np.asarray, trace)
     per_seed = episodes_from_trace(trace, seeds)
     metrics = {"condition": cond.name, "group": cond.group, "terms": list(agent.ic.names), "seeds": per_seed,
@@ -176,6 +193,11 @@ def seed_values(per_seed: list[list[dict]]) -> dict[str, list[float]]:
         ha = [e["help_after_key"] for e in eps if e.get("help_after_key") is not None]
         row["help_before_key"] = np.mean(hb) if hb else np.nan
         row["help_after_key"] = np.mean(ha) if ha else np.nan
+        for k in ("screen_view", "humans_view"):
+            if k in eps[0]:
+                row[k] = np.mean([e[k] for e in eps])
+        for i, v in enumerate(np.mean([e["terms"] for e in eps], 0)):
+            row[f"term{i}"] = v
         for k, v in row.items():
             out.setdefault(k, []).append(float(v))
     return out
@@ -188,18 +210,23 @@ def run_experiment(name: str, seeds: int | None = None, quick: bool = False, roo
     exp = REGISTRY[name]
     seeds = seeds or (exp.quick_seeds if quick else exp.default_seeds)
     store = Store(root)
-    conds = exp.build(quick, seeds)
-    results = {}
     from tqdm import tqdm
 
-    for cond in tqdm(conds, desc=f"{name} ({seeds} seeds)", unit="condition", disable=not progress):
-        results[cond.name] = run_condition(exp, cond, seeds, store, progress=False, log=log)
+    if exp.custom is not None:
+        results = exp.custom(quick, seeds, store, log)
+        conds = [Condition(name, None) for name in results]
+    else:
+        conds = exp.build(quick, seeds)
+        results = {}
+        for cond in tqdm(conds, desc=f"{name} ({seeds} seeds)", unit="condition", disable=not progress):
+            results[cond.name] = run_condition(exp, cond, seeds, store, progress=False, log=log)
     out_dir = store.root / "experiments" / name / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = exp.analyse(results, out_dir)
     analysis.update({"experiment": name, "seeds": seeds, "quick": quick, "conditions": [c.name for c in conds],
-                     "figures_dir": str(out_dir),
-                     "per_condition": {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}})
+                     "figures_dir": str(out_dir)})
+    if exp.custom is None:
+        analysis["per_condition"] = {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}
     return analysis
 
 

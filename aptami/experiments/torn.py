@@ -9,7 +9,6 @@ every imagined step for it). w is swept; everything else is held fixed.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from ..agent import preset
 from .figures import lines
@@ -28,16 +27,12 @@ def _cfg(weights, quick, horizon):
 
 
 def _score_term(quick: bool):
-    """The frozen pixel Prosociality Score Model, if one was trained with this configuration."""
-    from ..prosocial.models import ScoreTerm, load_model
-    from ..prosocial.pipeline import ProsocialConfig
+    """The frozen pixel Prosociality Score Model of this size (trained first if none is stored)."""
+    from ..prosocial.models import ScoreTerm
+    from ..prosocial.pipeline import ProsocialConfig, score_model
 
-    cfg = ProsocialConfig() if not quick else ProsocialConfig(episodes_per_scenario=48, per_category=1000,
-                                                              updates=800, ssl_episodes=24, ssl_updates=400)
-    folder = Path("runs/prosocial") / f"model-pixels-{cfg.hash('pixels')}"
-    if not (folder / "model.eqx").exists():
-        return None
-    return ScoreTerm(name="prosocial", model=load_model(folder)[1])
+    cfg = ProsocialConfig.quick() if quick else ProsocialConfig()
+    return ScoreTerm(name="prosocial", model=score_model("pixels", cfg, log=lambda *a: None)[1])
 
 
 def build(quick: bool, seeds: int) -> list[Condition]:
@@ -45,9 +40,8 @@ def build(quick: bool, seeds: int) -> list[Condition]:
     h = 8 if quick else 12
     conds = [Condition(f"welfare w={w:g}", _cfg({"welfare": w}, quick, h), group="idealized") for w in ws]
     term = _score_term(quick)
-    if term is not None:
-        conds += [Condition(f"score model w={w:g}", _cfg({"prosocial": w}, quick, h), extra_terms=(term,),
-                            group="score model") for w in ws]
+    conds += [Condition(f"score model w={w:g}", _cfg({"prosocial": w}, quick, h), extra_terms=(term,),
+                        group="score model") for w in ws]
     return conds
 
 

@@ -54,6 +54,12 @@ class ProsocialConfig:
                 raise ValueError(f"ProsocialConfig.{n} must be a positive whole number, got {v!r}")
         return self
 
+    @staticmethod
+    def quick() -> "ProsocialConfig":
+        """The small configuration of `--quick` runs and the demo."""
+        return ProsocialConfig(episodes_per_scenario=48, per_category=1000, updates=800, ssl_episodes=24,
+                               ssl_updates=400)
+
     def hash(self, *parts) -> str:
         blob = json.dumps([dataclasses.asdict(self), parts], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
@@ -97,44 +103,73 @@ def build_dataset(cfg: ProsocialConfig, root="runs/prosocial") -> Dataset:
     return ds
 
 
-def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
-    """A JEPA world model trained without labels on the robot's random footage (other episodes than
-    the rated ones): the self-supervised embeddings red75prime proposes to probe."""
-    from ..agent.config import PerceptionConfig, WorldModelConfig
-    from ..agent.world_model import WorldModel, world_model_loss
+def ssl_config():
+    from ..agent.config import WorldModelConfig
 
-    path = Path(root) / f"ssl-{cfg.hash('ssl', cfg.ssl_episodes, cfg.ssl_updates)}.eqx"
-    wcfg = WorldModelConfig(head_weight=0.0)  # nothing but the self-supervised losses
-    wm = WorldModel(PerceptionConfig(), wcfg, (28, 28, 3), 4, key=jax.random.key(cfg.seed + 11))
-    if path.exists():
-        return eqx.tree_deserialise_leaves(path, wm)
+    return WorldModelConfig(head_weight=0.0)  # nothing but the self-supervised losses
+
+
+def new_world_model(seed: int):
+    from ..agent.config import PerceptionConfig
+    from ..agent.world_model import WorldModel
+
+    return WorldModel(PerceptionConfig(), ssl_config(), (28, 28, 3), 4, key=jax.random.key(seed))
+
+
+def footage(cfg: ProsocialConfig):
+    """Unlabelled random footage (other episodes than the rated ones), as [episodes, steps] arrays."""
     fs = flail(jax.random.key(cfg.seed + 7), cfg.ssl_episodes, cfg.steps, cfg.scenarios)
     e = len(np.unique(fs.episode))
-    frames = jnp.asarray(fs.frames.reshape(e, cfg.steps, *fs.frames.shape[1:]))
-    proprio = jnp.asarray(fs.proprio.reshape(e, cfg.steps, -1))
-    actions = jnp.asarray(fs.action.reshape(e, cfg.steps))
-    seq, batch = 8, 32
-    opt = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(wcfg.lr))
+    return {"frames": jnp.asarray(fs.frames.reshape(e, cfg.steps, *fs.frames.shape[1:])),
+            "proprio": jnp.asarray(fs.proprio.reshape(e, cfg.steps, -1)),
+            "actions": jnp.asarray(fs.action.reshape(e, cfg.steps))}
 
-    def sample(key):
-        ke, kt = jax.random.split(key)
+
+def ssl_train(wm, data: dict, updates: int, key, opt_state=None, seq: int = 8, batch: int = 32):
+    """`updates` self-supervised JEPA updates on footage; returns (wm, optimiser state, losses)."""
+    from ..agent.world_model import world_model_loss
+
+    wcfg = ssl_config()
+    e, steps = data["actions"].shape
+    opt = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(wcfg.lr))
+    opt_state = opt.init(wm) if opt_state is None else opt_state
+
+    def sample(k):
+        ke, kt = jax.random.split(k)
         ep = jax.random.randint(ke, (batch,), 0, e)
-        t0 = jax.random.randint(kt, (batch,), 0, cfg.steps - seq - 1)
-        t = t0[:, None] + jnp.arange(seq)[None]
-        return {"frames": frames[ep[:, None], t], "proprio": proprio[ep[:, None], t],
-                "next_frames": frames[ep[:, None], t + 1], "next_proprio": proprio[ep[:, None], t + 1],
-                "actions": actions[ep[:, None], t], "sensors": jnp.zeros((batch, seq, 16)),
+        t = jax.random.randint(kt, (batch,), 0, steps - seq - 1)[:, None] + jnp.arange(seq)[None]
+
+        def pick(x, dt=0):
+            return x[ep[:, None], t + dt]
+
+        return {"frames": pick(data["frames"]), "proprio": pick(data["proprio"]),
+                "next_frames": pick(data["frames"], 1), "next_proprio": pick(data["proprio"], 1),
+                "actions": pick(data["actions"]), "sensors": jnp.zeros((batch, seq, 16)),
                 "done": jnp.zeros((batch, seq))}
 
-    def step(carry, key):
+    def step(carry, k):
         wm, st = carry
-        kb, kl = jax.random.split(key)
+        kb, kl = jax.random.split(k)
         (loss, _), g = jax.value_and_grad(world_model_loss, has_aux=True)(wm, sample(kb), wcfg, kl)
         upd, st = opt.update(g, st, wm)
         return (optax.apply_updates(wm, upd), st), loss
 
-    (wm, _), _ = jax.jit(lambda w, k: jax.lax.scan(step, (w, opt.init(w)), jax.random.split(k, cfg.ssl_updates)))(
-        wm, jax.random.key(cfg.seed + 3))
+    (wm, opt_state), losses = _ssl_scan(step, wm, opt_state, key, updates)
+    return wm, opt_state, np.asarray(losses)
+
+
+def _ssl_scan(step, wm, opt_state, key, updates):
+    return jax.jit(lambda w, s, k: jax.lax.scan(step, (w, s), jax.random.split(k, updates)))(wm, opt_state, key)
+
+
+def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
+    """A JEPA world model trained without labels on the robot's random footage (other episodes than
+    the rated ones): the self-supervised embeddings red75prime proposes to probe."""
+    path = Path(root) / f"ssl-{cfg.hash('ssl', cfg.ssl_episodes, cfg.ssl_updates)}.eqx"
+    wm = new_world_model(cfg.seed + 11)
+    if path.exists():
+        return eqx.tree_deserialise_leaves(path, wm)
+    wm, _, _ = ssl_train(wm, footage(cfg), cfg.ssl_updates, jax.random.key(cfg.seed + 3))
     path.parent.mkdir(parents=True, exist_ok=True)
     eqx.tree_serialise_leaves(path, wm)
     return wm
@@ -253,3 +288,24 @@ def label_efficiency(cfg: ProsocialConfig, data: Dataset, wm, sizes=(30, 100, 30
             rows.append({"n_labels": m["n_labels"], "corr_label": m["corr_label"]})
         out[v] = rows
     return out
+
+
+def score_model(variant: str, cfg: ProsocialConfig, root="runs/prosocial", log=print):
+    """(variant, frozen model, metrics, folder): the stored model for this configuration, trained first if
+    there is none (the dataset and the self-supervised world model are cached too)."""
+    from .models import load_model, save_model
+
+    folder = Path(root) / f"model-{variant}-{cfg.hash(variant)}"
+    if (folder / "model.eqx").exists():
+        return load_model(folder) + (folder,)
+    log(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
+    data = build_dataset(cfg, root)
+    wm = None
+    if variant != "pixels":
+        log("training the self-supervised world model (no labels) ...")
+        wm = ssl_world_model(cfg, root)
+    log(f"training the {variant} score model on {len(data.y_train)} labels ...")
+    model, metrics = train_variant(variant, cfg, data, wm)
+    metrics["agreement"] = data.agreement
+    save_model(folder, variant, model, metrics)
+    return variant, model, metrics, folder
