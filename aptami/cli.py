@@ -185,7 +185,7 @@ def cmd_experiment(args) -> int:
         return 0
     say = (lambda *a: None) if args.json else print
     out = run_experiment(args.name, seeds=args.seeds, quick=args.quick, root=args.root, progress=not args.json,
-                         log=say)
+                         log=say, scale=args.scale)
     if args.json:
         print_json(out)
     else:
@@ -314,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="list the experiments")
     s.add_argument("--seeds", type=int, default=None, help="seeds per condition (default 16, --quick 4)")
     s.add_argument("--quick", action="store_true", help="a small version: fewer seeds, samples, conditions")
+    s.add_argument("--scale", choices=["demo", "quick", "full"], default=None,
+                   help="size of the run (default full; --quick = quick; demo = the demo report's size)")
     s.add_argument("--root", default="runs", help="the results store")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_experiment)

@@ -185,11 +185,13 @@ class Agent:
         return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors)
 
     def decide(self, st: AgentState, key, z, weights, mode: str):
-        """(action, next warm start, planned?, predicted plan cost)."""
+        """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H])."""
+        no_plan = jnp.zeros(self.cfg.planner.horizon, jnp.int32)
         if mode == "random":
-            return jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(())
+            return (jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(()),
+                    no_plan)
         if mode == "policy":
-            return jnp.argmax(st.policy(z)), st.plan_probs, jnp.bool_(False), jnp.zeros(())
+            return jnp.argmax(st.policy(z)), st.plan_probs, jnp.bool_(False), jnp.zeros(()), no_plan
         key, k_anchor = jax.random.split(key)
         model = self.planning_model(st, k_anchor)
         root = st.env_state if self.cfg.train.world_model == "oracle" else z
@@ -200,7 +202,7 @@ class Agent:
         value_fn = st.critic if self.cfg.planner.use_critic else None
         policy = st.policy if self.cfg.planner.policy_samples > 0 else None
         action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, self.cfg.planner)
-        return action, probs, jnp.bool_(True), info["plan_cost"]
+        return action, probs, jnp.bool_(True), info["plan_cost"], info["plan"].astype(jnp.int32)
 
     # ------------------------------------------------------------------ one step in the world
     def act(self, st: AgentState, mode: str = "plan", explore: bool = True) -> tuple[AgentState, dict]:
@@ -210,7 +212,7 @@ class Agent:
         key, k_dec, k_eps, k_rand, k_env, k_reset = jax.random.split(st.key, 6)
         z = _encode(st.wm, st.obs.frame, st.obs.proprio)
         weights = self.configurator.weights(Percept(st.sensors, st.obs.proprio, z))
-        action, probs, planned, plan_cost = self.decide(st, k_dec, z, weights, mode)
+        action, probs, planned, plan_cost, plan_seq = self.decide(st, k_dec, z, weights, mode)
         rand = (jax.random.uniform(k_eps) < cfg.planner.epsilon) & explore
         action = jnp.where(rand, jax.random.randint(k_rand, (), 0, self.n_actions), action).astype(jnp.int32)
         planned = planned & ~rand
@@ -258,7 +260,7 @@ class Agent:
                           sensors=jnp.where(done, _resting_sensors(obs), sensors),
                           plan_probs=jnp.where(done, uniform, probs), counts=counts, key=key,
                           env_steps=st.env_steps + 1, running=r, episodes=e)
-        out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "done": done,
+        out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "plan": plan_seq, "done": done,
                "task": info["task"], "events": info["events"], "welfare": welfare, "z": z,
                "sensors": sensors, "state": after}  # `state`: the world after the step, before any reset
         return new, out

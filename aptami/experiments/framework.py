@@ -42,6 +42,7 @@ class Experiment:
     eval_episodes: int = 2
     default_seeds: int = 16
     quick_seeds: int = 4
+    demo_seeds: int = 2
     custom: object = None            # (quick, seeds, store, log) -> results: experiments without agents
     extra: dict = field(default_factory=dict)
 
@@ -203,12 +204,24 @@ def seed_values(per_seed: list[list[dict]]) -> dict[str, list[float]]:
     return out
 
 
+SCALES = ("demo", "quick", "full")
+
+
 def run_experiment(name: str, seeds: int | None = None, quick: bool = False, root="runs", progress: bool = True,
-                   log=print) -> dict:
+                   log=print, scale: str | None = None) -> dict:
+    """Run (or resume) an experiment into the store at `root` and analyse it.
+
+    `scale`: "full" (the default), "quick" (as --quick) or "demo" (smallest; the demo report). The
+    experiment's build receives False, True or "demo": truthy means small, "demo" smaller still.
+    """
     if name not in REGISTRY:
         raise KeyError(f"unknown experiment {name!r}; known: {', '.join(REGISTRY)}")
+    scale = scale or ("quick" if quick else "full")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
     exp = REGISTRY[name]
-    seeds = seeds or (exp.quick_seeds if quick else exp.default_seeds)
+    quick = {"full": False, "quick": True, "demo": "demo"}[scale]
+    seeds = seeds or {"full": exp.default_seeds, "quick": exp.quick_seeds, "demo": exp.demo_seeds}[scale]
     store = Store(root)
     from tqdm import tqdm
 
@@ -223,7 +236,7 @@ def run_experiment(name: str, seeds: int | None = None, quick: bool = False, roo
     out_dir = store.root / "experiments" / name / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = exp.analyse(results, out_dir)
-    analysis.update({"experiment": name, "seeds": seeds, "quick": quick, "conditions": [c.name for c in conds],
+    analysis.update({"experiment": name, "seeds": seeds, "scale": scale, "conditions": [c.name for c in conds],
                      "figures_dir": str(out_dir)})
     if exp.custom is None:
         analysis["per_condition"] = {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}
