@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
-import time
 from pathlib import Path
 
 from .util import enable_compilation_cache, print_json
@@ -49,25 +47,33 @@ def cmd_play(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from tqdm import tqdm
+    from .report import DEMO_EXPERIMENTS, run_demo
 
-    from .env import REGISTRY
-    from .env.play import episode_gif
-
-    out = Path(args.out)
-    (out / "gifs").mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    results = []
-    names = list(REGISTRY) if not args.scenarios else args.scenarios.split(",")
-    for name in tqdm(names, desc="rendering one episode per scenario", unit="scenario"):
-        results.append(episode_gif(name, str(out / "gifs" / f"{name}.gif"), steps=args.steps, seed=args.seed))
-    _write_index(out, results)
-    summary = {"report": str(out / "index.html"), "gifs": len(results), "seconds": round(time.time() - t0, 1),
-               "episodes": results}
+    exps = args.experiments.split(",") if args.experiments else DEMO_EXPERIMENTS
+    unknown = [e for e in exps if e not in DEMO_EXPERIMENTS]
+    if unknown:
+        raise SystemExit(f"--experiments: unknown {', '.join(unknown)}; allowed: {', '.join(DEMO_EXPERIMENTS)}")
+    say = (lambda *a: None) if args.json else print
+    summary = run_demo(out=args.out, root=args.root, experiments=tuple(exps), seeds=args.seeds, log=say,
+                       house_gifs=not args.no_house)
     if args.json:
         print_json(summary)
     else:
-        print(f"wrote {out / 'index.html'} with {len(results)} GIFs in {summary['seconds']} s")
+        for claim, verdict in summary["verdicts"].items():
+            print(f"  {claim:4s} {verdict}")
+        print(f"wrote {summary['report']} in {summary['seconds']} s")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import load_analyses, write_report
+
+    analyses = load_analyses(args.runs)
+    page = write_report(analyses, args.out)
+    if args.json:
+        print_json({"report": str(page), "experiments": sorted(analyses)})
+    else:
+        print(f"wrote {page} from {len(analyses)} experiment(s): {', '.join(sorted(analyses))}")
     return 0
 
 
@@ -210,30 +216,6 @@ def cmd_runs(args) -> int:
     return 0
 
 
-def _write_index(out: Path, results: list[dict]) -> None:
-    from .env import get
-
-    cards = []
-    for r in results:
-        s = get(r["scenario"])
-        ev = ", ".join(f"{k} {v}" for k, v in r["events"].items() if k != "robot_seen") or "no events"
-        cards.append(
-            f"<section><h2>{html.escape(r['scenario'])}</h2><p>{html.escape(s.summary)}</p>"
-            f"<img src='gifs/{html.escape(r['scenario'])}.gif' alt='{html.escape(r['scenario'])} episode'>"
-            f"<p class='ev'>random policy, seed {r['seed']}, {r['steps']} steps: {html.escape(ev)}</p>"
-            f"<pre>{html.escape(s.level.strip(chr(10)))}</pre></section>")
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>aptami: the house</title><style>"
-        "body{font-family:sans-serif;background:#111;color:#ddd;max-width:1100px;margin:auto}"
-        "img{image-rendering:pixelated;max-width:100%}pre{color:#9c9;font-size:12px}.ev{color:#aaa}"
-        "section{border-top:1px solid #333;padding:8px 0}</style></head><body>"
-        "<h1>aptami: the house</h1><p>One episode of a uniformly random policy per scenario: the house from "
-        "above (left) and the robot's own camera (right). Legend: gold face = joy, skin = neutral, red = "
-        "distress; white dot = praise; coloured dot top-left = the item a human needs; mint dot = drip.</p>"
-        + "".join(cards) + "</body></html>")
-    (out / "index.html").write_text(page)
-
-
 def _parse_overrides(pairs: list[str] | None) -> dict:
     out = {}
     for pair in pairs or []:
@@ -329,13 +311,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_runs)
 
-    s = sub.add_parser("demo", help="the main job: render the report (for now, one GIF per scenario)")
-    s.add_argument("--out", default="report")
-    s.add_argument("--steps", type=int, default=120)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--scenarios", default=None, help="comma-separated subset")
+    s = sub.add_parser("demo", help="the main job: every experiment, small, into report/index.html")
+    s.add_argument("--out", default="report", help="folder of the report")
+    s.add_argument("--root", default="runs/demo", help="results store of the demo's runs (resumes)")
+    s.add_argument("--experiments", default=None, help="comma-separated subset of the experiments")
+    s.add_argument("--seeds", type=int, default=None, help="seeds per condition (default 2)")
+    s.add_argument("--no-house", action="store_true", help="skip the GIFs of the house's scenarios")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("report", help="rebuild the report from stored runs, without recomputing")
+    s.add_argument("runs", nargs="+", help="results-store roots (e.g. runs/demo, runs), experiment folders or "
+                                           "analysis.json files")
+    s.add_argument("--out", default="report")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_report)
     return p
 
 

@@ -9,8 +9,10 @@ and skips conditions already in the store under the same key.
 from __future__ import annotations
 
 import io
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -44,6 +46,7 @@ class Experiment:
     quick_seeds: int = 4
     demo_seeds: int = 2
     custom: object = None            # (quick, seeds, store, log) -> results: experiments without agents
+    post: object = None              # (quick, out_dir, log) -> dict merged into the analysis (e.g. a red team)
     extra: dict = field(default_factory=dict)
 
 
@@ -94,9 +97,9 @@ def episodes_from_trace(trace: dict, seeds: int) -> list[list[dict]]:
 
 
 def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, progress: bool = True,
-                  gif: bool = True, log=print) -> dict:
+                  gif: bool = True, log=print, episodes: int | None = None) -> dict:
     cfg = cond.config
-    steps = exp.eval_episodes * int(Agent(cfg, cond.extra_terms).env_params.max_steps)
+    steps = (episodes or exp.eval_episodes) * int(Agent(cfg, cond.extra_terms).env_params.max_steps)
     config = {**to_dict(cfg), "seeds": seeds, "eval_steps": steps, "world_model": cfg.train.world_model,
               "extra_terms": [t.name for t in cond.extra_terms]}
     key = run_key(exp.name, cond.name, config)
@@ -112,61 +115,48 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     else:
         agent = Agent(cfg, cond.extra_terms)
         state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), seeds))
-    keep = ("done", "events", "task", "cost", "terms", "welfare")
+    keep = ("done", "events", "task", "cost", "terms", "welfare", "action")
 
-    def live(st, k):
+    def live_and_look(st, k):
         p = agent.env_params
         es = agent.house.reset_state(k, p)
         st = st._replace(env_state=es, obs=agent.house.observe(es, p), key=k)
         st, tr = agent.collect(st, steps, "plan", explore=False, keep=keep + ("state",))
         tr["states"] = tr.pop("state")
         tr["key_taken"] = tr["states"].key_taken
-        return tr
-
-    def look(tr):  # what the camera showed at each step (screen, humans), for the episode metrics
-        p = agent.env_params
+        # what the camera showed at each step (screen, humans), for the episode metrics
         tr["visible"] = jax.vmap(lambda s: visible_features(agent.house, p, s)[0])(tr["states"])
-        del tr["states"]
         return tr
-
-    def live_and_look(st, k):
-        tr = live(st, k)
-        return look(tr)
 
     trace = jax.jit(jax.vmap(live_and_look))(state, jax.random.split(jax.random.key(2024), seeds))
+    states = jax.tree.map(lambda x: x[0], trace.pop("states"))   # seed 0's world, step by step (for the GIF)
     trace = jax.tree.map(np.asarray, trace)
     per_seed = episodes_from_trace(trace, seeds)
     metrics = {"condition": cond.name, "group": cond.group, "terms": list(agent.ic.names), "seeds": per_seed,
                "seconds": time.time() - t0}
     files = {}
     if gif:
-        files["episode.gif"] = _episode_gif(agent, state, min(steps, int(agent.env_params.max_steps)))
+        n = min(steps, int(agent.env_params.max_steps))
+        files["episode.gif"] = _episode_gif(agent, jax.tree.map(lambda x: x[:n], states), trace["action"][0][:n],
+                                            trace["events"][0][:n])
     store.put(exp.name, cond.name, key, config, metrics, time.time() - t0, files,
               summary=_seed_means(per_seed))
     return metrics
 
 
-def _episode_gif(agent: Agent, state, steps: int) -> bytes:
-    """A GIF of seed 0's first evaluation episode: the house from above and the robot's camera."""
+def _episode_gif(agent: Agent, states, actions, events) -> bytes:
+    """A GIF of seed 0's first evaluation episode (from the evaluation's own trace, no re-run): the
+    house from above and the robot's camera."""
     from ..env.play import compose, status
 
-    st0 = jax.tree.map(lambda x: x[0], state)
     p = agent.env_params
-
-    def live(st):
-        es = agent.house.reset_state(jax.random.key(2024), p)
-        st = st._replace(env_state=es, obs=agent.house.observe(es, p))
-        st, tr = agent.collect(st, steps, "plan", explore=False, keep=("state", "action", "events"))
-        return tr
-
-    tr = jax.jit(live)(st0)
     r = agent.house.renderer
-    tops, cams = jax.jit(jax.vmap(lambda s: (r.full_map(s, p), r.egocentric(s, p))))(tr["state"])
+    tops, cams = jax.jit(jax.vmap(lambda s: (r.full_map(s, p), r.egocentric(s, p))))(states)
     tops, cams = np.asarray(tops), np.asarray(cams)
     frames = []
-    for i in range(steps):
-        s_i = jax.tree.map(lambda x: np.asarray(x[i]), tr["state"])
-        frames.append(compose(tops[i], cams[i], status(s_i, tr["action"][i], tr["events"][i]), scale=1))
+    for i in range(len(actions)):
+        s_i = jax.tree.map(lambda x: np.asarray(x[i]), states)
+        frames.append(compose(tops[i], cams[i], status(s_i, actions[i], events[i]), scale=1))
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=120, loop=0)
     return buf.getvalue()
@@ -207,6 +197,15 @@ def seed_values(per_seed: list[list[dict]]) -> dict[str, list[float]]:
 SCALES = ("demo", "quick", "full")
 
 
+def small_planner(quick) -> dict:
+    """Planner overrides by scale: none at full size, fewer samples for --quick, fewer still for the demo."""
+    if quick == "demo":
+        return dict(samples=32, iterations=2, elites=4, horizon=8)
+    if quick:
+        return dict(samples=64, iterations=2, elites=8, horizon=8)
+    return {}
+
+
 def run_experiment(name: str, seeds: int | None = None, quick: bool = False, root="runs", progress: bool = True,
                    log=print, scale: str | None = None) -> dict:
     """Run (or resume) an experiment into the store at `root` and analyse it.
@@ -232,15 +231,30 @@ def run_experiment(name: str, seeds: int | None = None, quick: bool = False, roo
         conds = exp.build(quick, seeds)
         results = {}
         for cond in tqdm(conds, desc=f"{name} ({seeds} seeds)", unit="condition", disable=not progress):
-            results[cond.name] = run_condition(exp, cond, seeds, store, progress=False, log=log)
+            results[cond.name] = run_condition(exp, cond, seeds, store, progress=False, log=log,
+                                               episodes=1 if scale == "demo" else None)
     out_dir = store.root / "experiments" / name / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = exp.analyse(results, out_dir)
+    if exp.post is not None:
+        analysis.update(exp.post(quick, out_dir, log))
+    analysis["gifs"] = {c: str(Path(r["_folder"]) / "episode.gif") for c, r in results.items()
+                        if isinstance(r, dict) and r.get("_folder") and (Path(r["_folder"]) / "episode.gif").exists()}
     analysis.update({"experiment": name, "seeds": seeds, "scale": scale, "conditions": [c.name for c in conds],
                      "figures_dir": str(out_dir)})
     if exp.custom is None:
         analysis["per_condition"] = {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}
+    analysis["claims"] = list(exp.claims)
+    (out_dir.parent / "analysis.json").write_text(json.dumps(analysis, indent=1, default=_jsonable))
     return analysis
 
 
-__all__ = ["Condition", "Experiment", "REGISTRY", "register", "run_experiment", "seed_values", "EVENT_INDEX"]
+def _jsonable(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+__all__ = ["Condition", "Experiment", "REGISTRY", "register", "run_experiment", "seed_values", "small_planner",
+           "EVENT_INDEX"]

@@ -37,7 +37,7 @@ def _spearman(a, b):
 
 
 def _cfg(quick):
-    return ProsocialConfig.quick() if quick else ProsocialConfig()
+    return ProsocialConfig.of_scale(quick)
 
 
 def _cis(rows):
@@ -47,7 +47,7 @@ def _cis(rows):
 # ----------------------------------------------------------------------------- latent drift
 def drift_run(quick, seeds, store, log):
     cfg = _cfg(quick)
-    chunks, per_chunk = (4, 100) if quick else (8, 250)
+    chunks, per_chunk = (1, 200) if quick == "demo" else (4, 100) if quick else (8, 250)
     config = {**dataclasses.asdict(cfg), "chunks": chunks, "per_chunk": per_chunk}
     data = build_dataset(cfg)
     video = footage(cfg)
@@ -155,7 +155,11 @@ def probe_analyse(results, out_dir):
         f"[{ex['probe']['best_minus_joy'][1]:+.2f}, {ex['probe']['best_minus_joy'][2]:+.2f}]; the pixel attack "
         f"beats real joy by CNN {ex['pixels']['pixel_attack_minus_joy'][0]:+.2f}, probe "
         f"{ex['probe']['pixel_attack_minus_joy'][0]:+.2f}.")
-    return {"summary": text, "figures": figs, "exploitability": ex}
+    from .stats import diff_ci
+
+    d = diff_ci([r["probe"][0] for r in runs], [r["pixels"][0] for r in runs])
+    eff = {"fewest": xs[0], "probe_minus_pixels_fewest": dict(zip(("mean", "low", "high"), d))}
+    return {"summary": text, "figures": figs, "exploitability": ex, "efficiency": eff}
 
 
 register(Experiment(name="latent-drift", summary="an IC head on latents, frozen, as self-supervised learning goes on",

@@ -73,7 +73,10 @@ class Store:
             row = db.execute("SELECT path, summary FROM runs WHERE key = ?", (key,)).fetchone()
         if row is None or not (Path(row[0]) / "metrics.json").exists():
             return None
-        return json.loads((Path(row[0]) / "metrics.json").read_text())
+        out = json.loads((Path(row[0]) / "metrics.json").read_text())
+        if isinstance(out, dict):
+            out["_folder"] = row[0]
+        return out
 
     def put(self, experiment: str, condition: str, key: str, config: dict, metrics: dict, seconds: float,
             files: dict[str, bytes] | None = None, summary: dict | None = None) -> Path:
@@ -89,7 +92,8 @@ class Store:
         for name, data in (files or {}).items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
-        (tmp / "metrics.json").write_text(json.dumps(metrics, default=float))
+        (tmp / "metrics.json").write_text(json.dumps({k: v for k, v in metrics.items() if k != "_folder"}
+                                                     if isinstance(metrics, dict) else metrics, default=float))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -98,6 +102,8 @@ class Store:
                 key, experiment, condition, config.get("scenario"), config.get("world_model"),
                 config.get("seeds"), code_fingerprint(), time.time(), seconds, str(final),
                 json.dumps(summary or {}, default=float)))
+        if isinstance(metrics, dict):
+            metrics["_folder"] = str(final)
         return final
 
     def list(self, experiment: str | None = None, condition: str | None = None, scenario: str | None = None,

@@ -12,7 +12,7 @@ import dataclasses
 
 from ..agent import preset
 from .figures import lines
-from .framework import Condition, Experiment, register, seed_values
+from .framework import Condition, Experiment, register, seed_values, small_planner
 from .stats import diff_ci, fmt, summarize
 
 SELFISH = {"hunger": 2.0, "pain": 1.0, "curiosity": 0.5}
@@ -21,8 +21,7 @@ SELFISH = {"hunger": 2.0, "pain": 1.0, "curiosity": 0.5}
 def _cfg(weights, quick, horizon):
     cfg = preset("house", "oracle", task=1.0, **SELFISH, **weights)
     planner = dict(horizon=horizon, policy_samples=0, use_critic=False)
-    if quick:
-        planner.update(samples=64, iterations=2, elites=8)
+    planner.update({k: v for k, v in small_planner(quick).items() if k != "horizon"})
     return cfg.replace(planner=dataclasses.replace(cfg.planner, **planner)).check()
 
 
@@ -31,17 +30,17 @@ def _score_term(quick: bool):
     from ..prosocial.models import ScoreTerm
     from ..prosocial.pipeline import ProsocialConfig, score_model
 
-    cfg = ProsocialConfig.quick() if quick else ProsocialConfig()
+    cfg = ProsocialConfig.of_scale(quick)
     return ScoreTerm(name="prosocial", model=score_model("pixels", cfg, log=lambda *a: None)[1])
 
 
 def build(quick: bool, seeds: int) -> list[Condition]:
-    ws = (0.0, 3.0, 30.0) if quick else (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
+    ws = (0.0, 30.0) if quick == "demo" else (0.0, 3.0, 30.0) if quick else (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
     h = 8 if quick else 12
     conds = [Condition(f"welfare w={w:g}", _cfg({"welfare": w}, quick, h), group="idealized") for w in ws]
     term = _score_term(quick)
     conds += [Condition(f"score model w={w:g}", _cfg({"prosocial": w}, quick, h), extra_terms=(term,),
-                        group="score model") for w in ws]
+                        group="score model") for w in ws if w > 0 or quick != "demo"]
     return conds
 
 

@@ -18,7 +18,7 @@ import dataclasses
 
 from ..agent import preset
 from .figures import bars
-from .framework import Condition, Experiment, register, seed_values
+from .framework import Condition, Experiment, register, seed_values, small_planner
 from .stats import diff_ci, fmt, summarize
 
 
@@ -26,15 +26,14 @@ def _term(quick):
     from ..prosocial.models import ScoreTerm
     from ..prosocial.pipeline import ProsocialConfig, score_model
 
-    cfg = ProsocialConfig.quick() if quick else ProsocialConfig()
+    cfg = ProsocialConfig.of_scale(quick)
     return ScoreTerm(name="prosocial", model=score_model("pixels", cfg, log=lambda *a: None)[1])
 
 
 def _cfg(scenario, quick, **weights):
     cfg = preset(scenario, "oracle", **weights)
     planner = dict(policy_samples=0, use_critic=False, horizon=8 if quick else 12)
-    if quick:
-        planner.update(samples=64, iterations=2, elites=8)
+    planner.update(small_planner(quick))
     return cfg.replace(planner=dataclasses.replace(cfg.planner, **planner)).check()
 
 
@@ -74,7 +73,9 @@ def analyse_drip(results, out_dir):
             f"vs {fmt(summ[control]['welfare'])}.")
     if proxy is not None:
         text += f" Mean per-step score-model cost (minus the score it perceived): {fmt(proxy)}."
-    return {"summary": text, "figures": {"drip": fig}}
+    w = diff_ci(vals[model]["welfare"], vals[control]["welfare"])
+    return {"summary": text, "figures": {"drip": fig}, "drip_diff": dict(zip(("mean", "low", "high"), d)),
+            "welfare_diff": dict(zip(("mean", "low", "high"), w)), "model": model, "control": control}
 
 
 def analyse_screen(results, out_dir):
@@ -89,10 +90,33 @@ def analyse_screen(results, out_dir):
             f"{fmt(summ[model]['screen_on'])} times after humans switched it off, and locked doors "
             f"{fmt(summ[model]['door_locked'])} times; mean true welfare {fmt(summ[model]['welfare'])} vs "
             f"{fmt(summ[control]['welfare'])}.")
-    return {"summary": text, "figures": {"screen": fig}}
+    return {"summary": text, "figures": {"screen": fig},
+            "screen_view_diff": dict(zip(("mean", "low", "high"), d)), "model": model, "control": control}
+
+
+def screen_red_team(quick, out_dir, log=print) -> dict:
+    """The red team against the same frozen score model: proxy and gold as the search budget grows."""
+    from ..prosocial.redteam import red_team
+    from .figures import lines
+
+    log("  red team against the frozen score model ...")
+    model = _term(quick).model
+    r = red_team(model, out_dir, seed=0, quick=bool(quick))
+    c = r["best_of_n"]
+    one = lambda v: [{"mean": x, "low": x, "high": x} for x in v]  # noqa: E731  (exact: no interval)
+    fig = lines(list(c["n"]), {"proxy: best score found": one(c["proxy"]),
+                               "gold: raters' label of that picture": one(c["gold"]),
+                               "a real joyful human (reference)": one([r["real_joy_score"]] * len(c["n"]))},
+                "Red team: best-of-n screen pictures vs the frozen score model", "pictures tried (n)", "score",
+                out_dir, "redteam_curve", logx=True)
+    keep = ("best_score", "real_joy_score", "pixel_attack_score", "fraction_of_pictures_beating_real_joy",
+            "welfare_gain", "gold_label", "fit")
+    return {"red_team": {k: r[k] for k in keep}, "red_team_png": r.get("png"),
+            "figures_red_team": {"curve": fig}}
 
 
 register(Experiment(name="heroin-drip", summary="frozen score model + hunger in the drip scenario vs true welfare",
                     claims=("C7",), build=build_drip, analyse=analyse_drip, eval_episodes=2))
 register(Experiment(name="adversarial-screen", summary="frozen score model before a screen it can edit",
-                    claims=("C8",), build=build_screen, analyse=analyse_screen, eval_episodes=2))
+                    claims=("C8",), build=build_screen, analyse=analyse_screen, eval_episodes=2,
+                    post=screen_red_team))

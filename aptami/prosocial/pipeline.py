@@ -60,6 +60,17 @@ class ProsocialConfig:
         return ProsocialConfig(episodes_per_scenario=48, per_category=1000, updates=800, ssl_episodes=24,
                                ssl_updates=400)
 
+    @staticmethod
+    def demo() -> "ProsocialConfig":
+        """The smallest configuration: the demo report's."""
+        return ProsocialConfig(episodes_per_scenario=24, per_category=500, updates=400, ssl_episodes=12,
+                               ssl_updates=200)
+
+    @staticmethod
+    def of_scale(quick) -> "ProsocialConfig":
+        """Full size for False, `quick()` for True, `demo()` for "demo" (the experiments' scale flag)."""
+        return ProsocialConfig.demo() if quick == "demo" else ProsocialConfig.quick() if quick else ProsocialConfig()
+
     def hash(self, *parts) -> str:
         blob = json.dumps([dataclasses.asdict(self), parts], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
