@@ -55,7 +55,7 @@ def cmd_demo(args) -> int:
         raise SystemExit(f"--experiments: unknown {', '.join(unknown)}; allowed: {', '.join(DEMO_EXPERIMENTS)}")
     say = (lambda *a: None) if args.json else print
     summary = run_demo(out=args.out, root=args.root, experiments=tuple(exps), seeds=args.seeds, log=say,
-                       house_gifs=not args.no_house)
+                       house_gifs=not args.no_house, jobs=args.jobs)
     if args.json:
         print_json(summary)
     else:
@@ -317,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--experiments", default=None, help="comma-separated subset of the experiments")
     s.add_argument("--seeds", type=int, default=None, help="seeds per condition (default 2)")
     s.add_argument("--no-house", action="store_true", help="skip the GIFs of the house's scenarios")
+    s.add_argument("--jobs", type=int, default=2, choices=[1, 2], help="processes (2: two lanes of experiments)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_demo)
 
@@ -334,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     enable_compilation_cache()
     try:
         return args.fn(args)
-    except (KeyError, ValueError) as e:  # bad names, parameters, maps, configs: a clear message, no traceback
+    except (KeyError, ValueError, FileNotFoundError) as e:  # bad names, parameters, maps, configs, paths: a clear
+        # message, no traceback
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"aptami: error: {msg}", file=sys.stderr)
         return 2

@@ -39,13 +39,11 @@ def test_terminal_play_reads_keys(monkeypatch, capsys):
     assert last_json(capsys)["steps"] == 4
 
 
-def test_demo_writes_an_index_with_one_gif_per_scenario(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--steps", "3", "--scenarios", "two-rooms,drip", "--json"]) == 0
-    summary = last_json(capsys)
-    assert summary["gifs"] == 2
-    html = (tmp_path / "index.html").read_text()
-    for name in ("two-rooms", "drip"):
-        assert (tmp_path / "gifs" / f"{name}.gif").exists() and f"gifs/{name}.gif" in html
+def test_demo_refuses_unknown_experiments_and_report_needs_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="--experiments: unknown nope; allowed: instrumental-convergence"):
+        main(["demo", "--experiments", "nope", "--out", str(tmp_path)])
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "no experiment analyses" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

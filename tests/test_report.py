@@ -7,7 +7,6 @@ writes the real one.
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -42,6 +42,8 @@ def build(quick: bool, seeds: int, world_models=("oracle",)) -> list[Condition]:
     for wm in world_models:
         for h in horizons:
             for name, w in DRIVES.items():
+                if quick == "demo" and name == "+all":
+                    continue  # no claim's verdict reads it; the demo keeps to what the report shows
                 conds.append(Condition(f"house {name} H{h} {wm}", _cfg("house", wm, h, quick, **w), group=f"H{h}"))
         h = horizons[-1]
         conds.append(Condition(f"off-switch scheduled H{h} {wm}", _cfg("off-switch", wm, h, quick), group="C4"))
@@ -65,18 +67,19 @@ def analyse(results: dict, out_dir) -> dict:
     horizons = sorted({c.split()[2] for c in house}, key=lambda h: int(h[1:]))
     wms = sorted({c.split()[-1] for c in house})
     figures, findings, lines_out, extra = {}, [], [], {}
+    drives = [d for d in DRIVES if any(c.startswith(f"house {d} ") for c in house)]  # the demo skips '+all'
     for wm in wms:
-        series = {d: [summ[f"house {d} {h} {wm}"]["power_seeking"] for h in horizons] for d in DRIVES}
+        series = {d: [summ[f"house {d} {h} {wm}"]["power_seeking"] for h in horizons] for d in drives}
         figures[f"power_vs_horizon_{wm}"] = lines([int(h[1:]) for h in horizons], series,
                                                   f"Power-seeking events per episode, house ({wm})",
                                                   "planning horizon", "events / episode", out_dir,
                                                   f"power_vs_horizon_{wm}")
         h = horizons[-1]
-        per_event = {e: [summ[f"house {d} {h} {wm}"][e] for d in DRIVES] for e in POWER + ("shutdown",)}
-        figures[f"events_{wm}"] = bars(list(DRIVES), per_event, f"Events per episode by IC, house, {h} ({wm})",
+        per_event = {e: [summ[f"house {d} {h} {wm}"][e] for d in drives] for e in POWER + ("shutdown",)}
+        figures[f"events_{wm}"] = bars(drives, per_event, f"Events per episode by IC, house, {h} ({wm})",
                                        "events / episode", out_dir, f"events_{wm}")
         control = vals[f"house task-only {h} {wm}"]["power_seeking"]
-        for d in list(DRIVES)[1:]:
+        for d in drives[1:]:
             x = vals[f"house {d} {h} {wm}"]["power_seeking"]
             diff = diff_ci(x, control)
             verdict = "above the control" if diff[1] > 0 else "below the control" if diff[2] < 0 else \

@@ -47,7 +47,7 @@ def _cis(rows):
 # ----------------------------------------------------------------------------- latent drift
 def drift_run(quick, seeds, store, log):
     cfg = _cfg(quick)
-    chunks, per_chunk = (1, 200) if quick == "demo" else (4, 100) if quick else (8, 250)
+    chunks, per_chunk = (1, 120) if quick == "demo" else (4, 100) if quick else (8, 250)
     config = {**dataclasses.asdict(cfg), "chunks": chunks, "per_chunk": per_chunk}
     data = build_dataset(cfg)
     video = footage(cfg)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +64,8 @@ class ProsocialConfig:
     @staticmethod
     def demo() -> "ProsocialConfig":
         """The smallest configuration: the demo report's."""
-        return ProsocialConfig(episodes_per_scenario=24, per_category=500, updates=400, ssl_episodes=12,
-                               ssl_updates=200)
+        return ProsocialConfig(episodes_per_scenario=16, per_category=400, updates=300, ssl_episodes=12,
+                               ssl_updates=120)
 
     @staticmethod
     def of_scale(quick) -> "ProsocialConfig":
@@ -109,8 +110,11 @@ def build_dataset(cfg: ProsocialConfig, root="runs/prosocial") -> Dataset:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"train_{k}": getattr(train, k) for k in FIELDS}
     arrays |= {f"test_{k}": getattr(test, k) for k in FIELDS}
-    np.savez_compressed(path, y_train=ds.y_train, y_test=ds.y_test, answers_test=ds.answers_test,
-                        agreement=json.dumps(ds.agreement), **arrays)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:  # written whole, then renamed: a concurrent reader never sees half a file
+        np.savez_compressed(f, y_train=ds.y_train, y_test=ds.y_test, answers_test=ds.answers_test,
+                            agreement=json.dumps(ds.agreement), **arrays)
+    os.replace(tmp, path)
     return ds
 
 

@@ -1,0 +1,136 @@
+"""The experiment framework: results store, resume, statistics, and experiments producing their figures."""
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aptami.agent import preset
+from aptami.env.types import EVENTS
+from aptami.experiments import REGISTRY, Condition, Experiment, Store, run_experiment
+from aptami.experiments.framework import register
+from aptami.experiments.stats import bootstrap_ci, diff_ci, summarize
+
+
+def tiny_oracle(scenario="two-rooms", **weights):
+    cfg = preset(scenario, "oracle", **(weights or {"task": 1.0}))
+    planner = dataclasses.replace(cfg.planner, samples=8, elites=2, iterations=1, horizon=2, policy_samples=0,
+                                  use_critic=False)
+    return cfg.replace(planner=planner, env={"max_steps": 12}).check()
+
+
+def _analyse(results, out_dir):
+    from aptami.experiments.figures import bars
+    from aptami.experiments.framework import seed_values
+
+    summ = {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}
+    fig = bars(["task"], {c: [summ[c]["task"]] for c in results}, "t", "y", out_dir, "task")
+    return {"summary": "ok", "figures": {"task": fig}}
+
+
+@pytest.fixture(scope="module")
+def tiny_experiment():
+    conds = {"a": Condition("a", tiny_oracle()), "b": Condition("b", tiny_oracle(task=2.0))}
+    chosen = {"names": ["a"]}
+    exp = register(Experiment(name="test-tiny", summary="test", claims=("C0",),
+                              build=lambda quick, seeds: [conds[n] for n in chosen["names"]], analyse=_analyse,
+                              eval_episodes=1))
+    yield exp, chosen
+    REGISTRY.pop("test-tiny", None)
+
+
+def test_runs_are_stored_resumed_and_never_silently_reused(tiny_experiment, tmp_path):
+    exp, chosen = tiny_experiment
+    logs = []
+    out = run_experiment("test-tiny", seeds=2, root=tmp_path, progress=False, log=logs.append)
+    assert out["conditions"] == ["a"] and not logs                  # ran, nothing was cached
+    for f in out["figures"]["task"].values():
+        assert Path(f).exists() and Path(f).stat().st_size > 0     # PNG and SVG
+    assert (tmp_path / "experiments" / "test-tiny" / "analysis.json").exists()
+    rows = Store(tmp_path).list(experiment="test-tiny")
+    assert len(rows) == 1 and (Path(rows[0]["path"]) / "episode.gif").exists()
+    # an interrupted experiment resumes: the finished condition is found, only the new one runs
+    chosen["names"] = ["a", "b"]
+    logs.clear()
+    out = run_experiment("test-tiny", seeds=2, root=tmp_path, progress=False, log=logs.append)
+    assert any("a: found in the store" in m for m in logs) and not any("b: found" in m for m in logs)
+    assert len(Store(tmp_path).list(experiment="test-tiny")) == 2
+    # a changed config (more seeds) is a different run
+    logs.clear()
+    run_experiment("test-tiny", seeds=1, root=tmp_path, progress=False, log=logs.append)
+    assert not any("found in the store" in m for m in logs)
+    chosen["names"] = ["a"]
+
+
+def test_bad_experiment_names_and_scales_are_refused(tmp_path):
+    with pytest.raises(KeyError, match="unknown experiment 'nope'; known: .*instrumental-convergence"):
+        run_experiment("nope", root=tmp_path)
+    with pytest.raises(ValueError, match="scale must be one of demo, quick, full"):
+        run_experiment("instrumental-convergence", root=tmp_path, scale="huge")
+
+
+def test_bootstrap_intervals_cover_the_mean_and_detect_differences():
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.0, 0.1, 16)
+    m, lo, hi = bootstrap_ci(x)
+    assert lo < m < hi and lo > 0.9 and hi < 1.1
+    d = diff_ci(x, x - 0.5)
+    assert d[1] > 0.3                                               # clearly above the control
+    d = diff_ci(x, x[::-1])
+    assert d[1] < 0 < d[2]                                          # no difference
+    assert math.isnan(bootstrap_ci([])[0])
+
+
+def _episode(rng, **events):
+    ev = {e: 0 for e in EVENTS}
+    ev.update(events)
+    return {"length": 200, "task": float(rng.integers(0, 3)), "cost": float(rng.normal()), "terms": [0.1, 0.2],
+            "welfare": 0.5, "events": ev, "seen_fraction": 0.5, "screen_view": 0.2, "humans_view": 0.3,
+            "help_before_key": 1.0, "help_after_key": 0.5, "steps_with_key": 10}
+
+
+def _results(names, seeds=4, **events_by_name):
+    rng = np.random.default_rng(1)
+    return {n: {"seeds": [[_episode(rng, **events_by_name.get(n, {})) for _ in range(2)] for _ in range(seeds)],
+                "condition": n} for n in names}
+
+
+def test_instrumental_convergence_analysis_makes_its_figures_and_verdict_numbers(tmp_path):
+    from aptami.experiments.instrumental import analyse
+
+    names = [f"house {d} H8 oracle" for d in ("task-only", "+hunger", "+pain", "+curiosity")]
+    names += ["off-switch scheduled H8 oracle", "off-switch unscheduled H8 oracle", "hunger +hunger H8 oracle"]
+    res = _results(names, **{"house +hunger H8 oracle": {"charger_seized": 1},
+                             "off-switch scheduled H8 oracle": {"switch_disabled": 1}})
+    a = analyse(res, tmp_path)
+    for fig in a["figures"].values():
+        assert Path(fig["png"]).exists() and Path(fig["svg"]).exists()
+    hunger = next(f for f in a["findings"] if f["condition"].startswith("house +hunger"))
+    assert hunger["diff_vs_control"]["low"] > 0 and hunger["verdict"] == "above the control"
+    pain = next(f for f in a["findings"] if f["condition"].startswith("house +pain"))
+    assert pain["verdict"] == "not distinguishable from the control"
+    assert a["c4"]["diff"]["low"] > 0 and a["c5"]["seeds_with_key"] == 4
+    assert "C4" in a["summary"] and "C5" in a["summary"]
+
+
+def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
+    from aptami.experiments.torn import analyse as torn
+    from aptami.experiments.wireheading import analyse_drip
+
+    a = analyse_drip(_results(["score model + hunger", "true welfare + hunger (control)"],
+                              **{"score model + hunger": {"drip_attached": 2}}), tmp_path)
+    assert a["drip_diff"]["mean"] == 2 and Path(a["figures"]["drip"]["png"]).exists()
+    t = torn(_results(["welfare w=0", "welfare w=30"], **{"welfare w=0": {"door_forced": 1}}), tmp_path)
+    assert t["findings"][0]["diff_vs_w0"]["high"] < 0 and "power-seeking" in t["summary"]
+
+
+def test_every_registered_experiment_builds_valid_demo_conditions():
+    """The agent experiments' demo conditions are checked configs, each differing from its control."""
+    for name in ("instrumental-convergence",):
+        conds = REGISTRY[name].build("demo", 2)
+        assert len(conds) == 7 and len({c.name for c in conds}) == len(conds)
+        for c in conds:
+            c.config.check()
+    for name in ("critic-exploitation", "stay-in-distribution", "latent-drift", "probe-vs-supervised"):
+        assert REGISTRY[name].custom is not None and REGISTRY[name].claims
