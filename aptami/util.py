@@ -51,3 +51,15 @@ def to_jsonable(x):
 def print_json(obj) -> None:
     """The last line of every figure-producing command under --json."""
     print(json.dumps(to_jsonable(obj)), flush=True)
+
+
+def median_time(fn, reps: int) -> float:
+    """Median wall time of `reps` calls of fn() (benchmarks: block on the result inside fn)."""
+    import time
+
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return sorted(ts)[len(ts) // 2]

@@ -26,16 +26,10 @@ import numpy as np  # noqa: E402
 
 from aptami.agent import Agent, preset, with_overrides  # noqa: E402
 from aptami.agent.actor import plan  # noqa: E402
-from aptami.util import enable_compilation_cache  # noqa: E402
-
-
-def median_time(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
+from aptami.util import (
+    enable_compilation_cache,  # noqa: E402
+    median_time,  # noqa: E402
+)
 
 
 def flops_per_decision(cfg, n_sensors, n_actions=7) -> float:

@@ -29,15 +29,7 @@ from aptami.prosocial.pipeline import ProsocialConfig, _fit  # noqa: E402
 from aptami.prosocial.raters import RaterPool, label  # noqa: E402
 from aptami.prosocial.redteam import frames_for_settings, screen_viewpoint  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
-
-
-def timed(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
+from aptami.util import median_time as timed  # noqa: E402
 
 
 def main(argv=None):
