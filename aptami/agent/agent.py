@@ -38,7 +38,7 @@ from .cost import (
     reads_frames,
     sensors_from_signals,
 )
-from .critic import TrainableCritic, critic_loss
+from .critic import TrainableCritic, critic_loss, discounted_to_go
 from .losses import cross_entropy, latent_health
 from .memory import ShortTermMemory
 from .nets import ema
@@ -386,12 +386,7 @@ def _resting_sensors(obs: Obs):
 def critic_calibration(critic, z, cost, done, gamma):
     """R^2 of the critic's predictions against the discounted intrinsic cost realised afterwards
     in the same episode, on episodes it never learned from (the last, unfinished one left out)."""
-    def back(g, x):
-        c, d = x
-        g = c + gamma * (1.0 - d) * g
-        return g, g
-
-    _, realised = jax.lax.scan(back, jnp.zeros(()), (cost, done.astype(jnp.float32)), reverse=True)
+    realised = discounted_to_go(cost, done, gamma)
     finished = jnp.cumsum(done[::-1].astype(jnp.int32))[::-1] > 0   # steps of episodes that ended
     pred = jax.vmap(critic)(z)
     w = finished.astype(jnp.float32)

@@ -42,6 +42,18 @@ def lambda_returns(costs, next_values, terminated, truncated, gamma, lam):
     return g
 
 
+def discounted_to_go(costs, done, gamma):
+    """Monte-Carlo discounted sum of the cost from each step to the end of its episode: what a critic's
+    prediction is checked against (`done` marks each episode's last step)."""
+    def back(g, x):
+        c, d = x
+        g = c + gamma * (1.0 - d) * g
+        return g, g
+
+    _, g = jax.lax.scan(back, jnp.zeros(()), (costs, done.astype(jnp.float32)), reverse=True)
+    return g
+
+
 def critic_loss(critic: TrainableCritic, target: TrainableCritic, z, zn, costs, terminated, truncated,
                 cfg: CriticConfig):
     """z, zn: [B, L, D] latents of each step and of what followed (stop-gradient); costs [B, L]."""

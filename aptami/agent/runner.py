@@ -18,8 +18,9 @@ from .agent import Agent
 from .config import AgentConfig
 
 
-def run_dir(root, cfg: AgentConfig, seeds: int) -> Path:
-    return Path(root) / f"{cfg.scenario}-{cfg.train.world_model}-s{seeds}-{checkpoint.config_hash(cfg)}"
+def run_dir(root, cfg: AgentConfig, seeds: int, extra_terms=()) -> Path:
+    terms = "".join(f"+{t.name}" for t in extra_terms)  # user terms are part of what was trained
+    return Path(root) / f"{cfg.scenario}-{cfg.train.world_model}-s{seeds}-{checkpoint.config_hash(cfg)}{terms}"
 
 
 def _summ(m: dict) -> dict:
@@ -27,19 +28,19 @@ def _summ(m: dict) -> dict:
 
 
 def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5, progress: bool = True,
-                seed0: int = 0, save: bool = True, log=print):
+                seed0: int = 0, save: bool = True, log=print, extra_terms=()):
     """Train `seeds` agents in one vmapped program; resume from `root` when a checkpoint exists.
 
     Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
     """
     from tqdm import tqdm
 
-    agent = Agent(cfg)
-    folder = run_dir(root, cfg, seeds)
+    agent = Agent(cfg, extra_terms)
+    folder = run_dir(root, cfg, seeds, extra_terms)
     history_file = folder / "metrics.jsonl"
     done_iters, state, history = 0, None, []
     if save and (folder / "state.npz").exists():
-        agent, state, meta = checkpoint.load(folder)
+        agent, state, meta = checkpoint.load(folder, extra_terms)
         done_iters = int(meta.get("iterations", 0))
         if history_file.exists():
             history = [json.loads(line) for line in history_file.read_text().splitlines() if line.strip()]

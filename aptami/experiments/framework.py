@@ -99,7 +99,8 @@ def episodes_from_trace(trace: dict, seeds: int) -> list[list[dict]]:
 def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, progress: bool = True,
                   gif: bool = True, log=print, episodes: int | None = None) -> dict:
     cfg = cond.config
-    steps = (episodes or exp.eval_episodes) * int(Agent(cfg, cond.extra_terms).env_params.max_steps)
+    agent = Agent(cfg, cond.extra_terms)
+    steps = (episodes or exp.eval_episodes) * int(agent.env_params.max_steps)
     config = {**to_dict(cfg), "seeds": seeds, "eval_steps": steps, "world_model": cfg.train.world_model,
               "extra_terms": [t.name for t in cond.extra_terms]}
     key = run_key(exp.name, cond.name, config)
@@ -108,12 +109,9 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
         log(f"  {cond.name}: found in the store ({key})")
         return cached
     t0 = time.time()
-    if cfg.train.world_model == "learned":
-        agent, state, _, _ = train_seeds(cfg, seeds, save=False, progress=progress)
-        if cond.extra_terms:
-            agent = Agent(cfg, cond.extra_terms)
+    if cfg.train.world_model == "learned":   # the agent learns with every term of its IC, as it will act
+        agent, state, _, _ = train_seeds(cfg, seeds, save=False, progress=progress, extra_terms=cond.extra_terms)
     else:
-        agent = Agent(cfg, cond.extra_terms)
         state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), seeds))
     keep = ("done", "events", "task", "cost", "terms", "welfare", "action")
 

@@ -11,6 +11,7 @@ self-supervised features vs a CNN trained from scratch, and how exploitable each
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import equinox as eqx
 import jax
@@ -28,7 +29,6 @@ from ..prosocial.pipeline import (
 from .figures import lines
 from .framework import Experiment, register
 from .stats import bootstrap_ci, fmt
-from .store import run_key
 
 
 def _spearman(a, b):
@@ -50,16 +50,14 @@ def drift_run(quick, seeds, store, log):
     chunks, per_chunk = (1, 120) if quick == "demo" else (4, 100) if quick else (8, 250)
     config = {**dataclasses.asdict(cfg), "chunks": chunks, "per_chunk": per_chunk}
     data = build_dataset(cfg)
-    video = footage(cfg)
-    pixels, _ = train_variant("pixels", cfg, data)
-    pix0 = predict(pixels, data.test)
-    results = {}
-    for s in range(seeds):
-        key = run_key("latent-drift", f"seed{s}", config)
-        hit = store.get(key)
-        if hit is not None:
-            results[f"seed{s}"] = hit
-            continue
+
+    @functools.cache
+    def shared():  # only when some seed is not in the store yet
+        pixels, _ = train_variant("pixels", cfg, data)
+        return footage(cfg), pixels, predict(pixels, data.test)
+
+    def one(s):
+        video, pixels, pix0 = shared()
         log(f"  latent-drift seed {s}: self-supervised training to t0 ...")
         wm, opt_state, _ = ssl_train(new_world_model(100 + s), video, cfg.ssl_updates, jax.random.key(200 + s))
         head_model, m0 = train_variant("latent", cfg, data, wm, seed=s)   # the IC head, frozen at t0
@@ -76,10 +74,9 @@ def drift_run(quick, seeds, store, log):
             rows["corr_label"].append(float(np.corrcoef(out, data.y_test)[0, 1]))
             rows["refit_corr_label"].append(refit["corr_label"])
             rows["pixels_rank_corr_t0"].append(_spearman(predict(pixels, data.test), pix0))
-        store.put("latent-drift", f"seed{s}", key, config, rows, 0.0,
-                  summary={"final_rank_corr": rows["rank_corr_t0"][-1]})
-        results[f"seed{s}"] = rows
-    return results
+        return rows
+
+    return {f"seed{s}": store.cached("latent-drift", f"seed{s}", config, lambda: one(s), log) for s in range(seeds)}
 
 
 def drift_analyse(results, out_dir):
@@ -112,14 +109,10 @@ def probe_run(quick, seeds, store, log):
     sizes = (100, 1000) if quick else (30, 100, 300, 1000, 3000, 10000)
     config = {**dataclasses.asdict(cfg), "sizes": sizes}
     data = build_dataset(cfg)
-    wm = ssl_world_model(cfg)
-    results = {}
-    for s in range(seeds):
-        key = run_key("probe-vs-supervised", f"seed{s}", config)
-        hit = store.get(key)
-        if hit is not None:
-            results[f"seed{s}"] = hit
-            continue
+    world_model = functools.cache(lambda: ssl_world_model(cfg))  # only when some seed is not stored yet
+
+    def one(s):
+        wm = world_model()
         log(f"  probe-vs-supervised seed {s} ...")
         rows = {"sizes": [], "pixels": [], "probe": []}
         for n in sizes:
@@ -134,9 +127,10 @@ def probe_run(quick, seeds, store, log):
             rows[f"{v}_exploit"] = {"best_minus_joy": r["best_score"] - r["real_joy_score"],
                                     "fraction_beating_joy": r["fraction_of_pictures_beating_real_joy"],
                                     "pixel_attack_minus_joy": r["pixel_attack_score"] - r["real_joy_score"]}
-        store.put("probe-vs-supervised", f"seed{s}", key, config, rows, 0.0)
-        results[f"seed{s}"] = rows
-    return results
+        return rows
+
+    return {f"seed{s}": store.cached("probe-vs-supervised", f"seed{s}", config, lambda: one(s), log)
+            for s in range(seeds)}
 
 
 def probe_analyse(results, out_dir):

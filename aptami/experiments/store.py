@@ -106,6 +106,22 @@ class Store:
             metrics["_folder"] = str(final)
         return final
 
+    def cached(self, experiment: str, condition: str, config: dict, compute, log=print):
+        """The stored run of (experiment, condition, config), or compute() it and store it. compute
+        returns metrics, or (metrics, {file name: bytes}); summary: the mean of each metric list."""
+        key = run_key(experiment, condition, config)
+        hit = self.get(key)
+        if hit is not None:
+            log(f"  {condition}: found in the store ({key})")
+            return hit
+        metrics, files = compute(), None
+        if isinstance(metrics, tuple):
+            metrics, files = metrics
+        summary = {k: float(sum(v) / len(v)) for k, v in metrics.items()
+                   if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v)}
+        self.put(experiment, condition, key, config, metrics, 0.0, files, summary=summary)
+        return metrics
+
     def list(self, experiment: str | None = None, condition: str | None = None, scenario: str | None = None,
              world_model: str | None = None) -> list[dict]:
         q, args = "SELECT key, experiment, condition, scenario, world_model, seeds, code, created, seconds, path, " \

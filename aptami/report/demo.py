@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .build import house_section, load_analyses, write_report
+from .claims import CLAIMS, read
 
 DEMO_EXPERIMENTS = ("instrumental-convergence", "torn-agent", "heroin-drip", "adversarial-screen",
                     "critic-exploitation", "stay-in-distribution", "latent-drift", "probe-vs-supervised")
@@ -80,11 +81,10 @@ def run_demo(out="report", root="runs/demo", experiments=DEMO_EXPERIMENTS, seeds
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
-    analyses = load_analyses([root])
-    page = write_report({k: v for k, v in analyses.items() if k in experiments}, out, extra,
-                        seconds=time.time() - t0)
+    analyses = {k: v for k, v in load_analyses([root]).items() if k in experiments}
+    page = write_report(analyses, out, extra, seconds=time.time() - t0)
     return {"report": str(page), "seconds": round(time.time() - t0, 1), "timings": timings,
-            "verdicts": {k: v["verdict"] for k, v in _verdicts(analyses).items()}}
+            "verdicts": {c.id: read(c, analyses)["verdict"] for c in CLAIMS}}
 
 
 def _done(log_path: Path) -> dict:
@@ -94,8 +94,3 @@ def _done(log_path: Path) -> dict:
     return {line.split()[1]: float(line.split()[2]) for line in log_path.read_text().splitlines()
             if line.startswith("done ") and len(line.split()) == 3}
 
-
-def _verdicts(analyses):
-    from .claims import CLAIMS, read
-
-    return {c.id: read(c, analyses) for c in CLAIMS}
