@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..agent.cost import CostError, Percept, Term
-from ..agent.nets import MLP
+from ..agent.nets import MLP, TileFeatures
 
 VARIANTS = ("pixels", "latent", "probe")
 
@@ -23,24 +23,18 @@ VARIANTS = ("pixels", "latent", "probe")
 class ScoreCNN(eqx.Module):
     """(a): the same shape of network as the robot's Perception, trained only on the labels."""
 
-    patch: eqx.nn.Conv2d
-    conv: eqx.nn.Conv2d
+    tiles: TileFeatures
     fc: eqx.nn.Linear
     out: eqx.nn.Linear
 
     def __init__(self, frame_shape=(28, 28, 3), tile_px: int = 4, channels=(16, 16), hidden: int = 128, *, key):
-        k1, k2, k3, k4 = jax.random.split(key, 4)
-        h, w, _ = frame_shape
-        self.patch = eqx.nn.Conv2d(3, channels[0], tile_px, stride=tile_px, key=k1)
-        self.conv = eqx.nn.Conv2d(channels[0], channels[1], 3, padding=1, key=k2)
-        self.fc = eqx.nn.Linear((h // tile_px) * (w // tile_px) * channels[1], hidden, key=k3)
+        k1, k3, k4 = jax.random.split(key, 3)
+        self.tiles = TileFeatures(tile_px, tuple(channels), key=k1)
+        self.fc = eqx.nn.Linear(self.tiles.n_features(frame_shape), hidden, key=k3)
         self.out = eqx.nn.Linear(hidden, 1, key=k4)
 
     def __call__(self, frame, proprio=None):
-        x = jnp.transpose(frame.astype(jnp.float32), (2, 0, 1)) * (1.0 / 255.0) - 0.5
-        x = jax.nn.silu(self.patch(x))
-        x = jax.nn.silu(self.conv(x))
-        return self.out(jax.nn.silu(self.fc(x.reshape(-1))))[0]
+        return self.out(jax.nn.silu(self.fc(self.tiles(frame))))[0]
 
 
 class LatentScore(eqx.Module):
@@ -77,10 +71,7 @@ class ProbeScore(eqx.Module):
 
 def penultimate(encoder, frame, proprio):
     """The Perception's hidden features before its output layer: a self-supervised embedding."""
-    x = jnp.transpose(frame.astype(jnp.float32), (2, 0, 1)) * (1.0 / 255.0) - 0.5
-    x = jax.nn.silu(encoder.patch(x))
-    x = jax.nn.silu(encoder.conv(x))
-    return jax.nn.silu(encoder.fc(jnp.concatenate([x.reshape(-1), proprio])))
+    return encoder.hidden(frame, proprio)
 
 
 class ScoreTerm(Term):
