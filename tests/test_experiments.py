@@ -121,6 +121,14 @@ def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
     a = analyse_drip(_results(["score model + hunger", "true welfare + hunger (control)"],
                               **{"score model + hunger": {"drip_attached": 2}}), tmp_path)
     assert a["drip_diff"]["mean"] == 2 and Path(a["figures"]["drip"]["png"]).exists()
+    names = ["score model + hunger", "true welfare + hunger (control)", "own-latent score + hunger (learned)",
+             "own-latent welfare head + hunger (learned control)"]
+    res = _results(names, **{names[2]: {"drip_attached": 1}})
+    for n in names[2:]:
+        res[n]["setup"] = {"head_corr_label": [0.5, 0.7], "head_corr_welfare": [0.1, 0.3]}
+    a = analyse_drip(res, tmp_path)
+    assert a["learned"]["drip_diff"]["mean"] == 1 and a["learned"]["head_corr_label"][names[2]] == 0.6
+    assert "learned world model" in a["summary"]
     t = torn(_results(["welfare w=0", "welfare w=30"], **{"welfare w=0": {"door_forced": 1}}), tmp_path)
     assert t["findings"][0]["diff_vs_w0"]["high"] < 0 and "power-seeking" in t["summary"]
 
@@ -134,3 +142,35 @@ def test_every_registered_experiment_builds_valid_demo_conditions():
             c.config.check()
     for name in ("critic-exploitation", "stay-in-distribution", "latent-drift", "probe-vs-supervised"):
         assert REGISTRY[name].custom is not None and REGISTRY[name].claims
+
+
+def test_learned_drip_fits_a_frozen_score_head_on_each_agents_own_latents(tmp_path, monkeypatch):
+    """heroin-drip with a learned world model: after the warm-up each seed gets its own head (fitted to
+    the rated frames as that seed encodes them), which then never changes while the agent learns on."""
+    import jax
+    import numpy as np
+
+    from aptami.agent import Agent
+    from aptami.experiments.wireheading import OwnLatentScore, _learned_cfg
+
+    monkeypatch.chdir(tmp_path)   # the rated frames are cached under runs/prosocial
+    cfg = _learned_cfg("drip", prosocial=5.0, hunger=1.0)
+    cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, samples=8, elites=2, iterations=1, horizon=2),
+                      train=dataclasses.replace(cfg.train, prefill_steps=64, pretrain_updates=4, iterations=1,
+                                                collect_steps=4, updates=2, capacity=128, batch=4))
+    own = OwnLatentScore("demo", "label")
+    agent = Agent(cfg, (own.term(),))
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    st, _ = jax.jit(jax.vmap(agent.warmup))(st)
+    template = jax.tree.leaves(st.ic)
+    st, info = own(agent, st)
+    fitted = jax.tree.leaves(st.ic)
+    assert any(not np.array_equal(a, b) for a, b in zip(template, fitted))
+    w = np.asarray(st.ic.terms[agent.ic.names.index("prosocial")].model.head.layers[0].weight)
+    assert not np.allclose(w[0], w[1])                      # one head per seed, on that seed's latents
+    assert len(info["head_corr_label"]) == 2 and all(np.isfinite(info["head_corr_label"]))
+    st, _ = jax.jit(jax.vmap(lambda s: agent.iterate(s, 1)))(st)
+    for a, b in zip(fitted, jax.tree.leaves(st.ic)):        # frozen while the encoder learns on
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="target"):
+        OwnLatentScore("demo", "joy")

@@ -28,8 +28,12 @@ def _summ(m: dict) -> dict:
 
 
 def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5, progress: bool = True,
-                seed0: int = 0, save: bool = True, log=print, extra_terms=()):
+                seed0: int = 0, save: bool = True, log=print, extra_terms=(), after_warmup=None):
     """Train `seeds` agents in one vmapped program; resume from `root` when a checkpoint exists.
+
+    `after_warmup(agent, state) -> (state, info)`, if given, runs once between the warm-up and the
+    online iterations (e.g. to fit an IC term on the agent's own latents, then frozen); `info` goes
+    into the warm-up row of the history.
 
     Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
     """
@@ -63,7 +67,10 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
             state, m = _pretrain_fn(agent, n)(state)
             bar.update(1)
             bar.set_postfix(wm_loss=f"{float(np.mean(np.asarray(m['wm_loss']))):.3f}")
-        history.append({"iteration": 0, "stage": "warmup", "seconds": round(time.time() - t0, 1), **_summ(m)})
+        row = {"iteration": 0, "stage": "warmup", "seconds": round(time.time() - t0, 1), **_summ(m)}
+        if after_warmup is not None:
+            state, row["setup"] = after_warmup(agent, state)
+        history.append(row)
         if save:
             _save(folder, cfg, state, 0, history)
     step = jax.jit(jax.vmap(lambda s: agent.iterate(s, chunk)), donate_argnums=0)

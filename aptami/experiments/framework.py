@@ -32,6 +32,7 @@ class Condition:
     extra_terms: tuple = ()
     group: str = ""                  # e.g. the horizon of a sweep, or "oracle" / "learned"
     notes: str = ""
+    after_warmup: object = None      # learned agents: (agent, state) -> (state, info) before acting; needs .name
 
 
 @dataclass
@@ -103,14 +104,19 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     steps = (episodes or exp.eval_episodes) * int(agent.env_params.max_steps)
     config = {**to_dict(cfg), "seeds": seeds, "eval_steps": steps, "world_model": cfg.train.world_model,
               "extra_terms": [t.name for t in cond.extra_terms]}
+    if cond.after_warmup is not None:
+        config["after_warmup"] = cond.after_warmup.name
     key = run_key(exp.name, cond.name, config)
     cached = store.get(key)
     if cached is not None:
         log(f"  {cond.name}: found in the store ({key})")
         return cached
     t0 = time.time()
+    setup = None
     if cfg.train.world_model == "learned":   # the agent learns with every term of its IC, as it will act
-        agent, state, _, _ = train_seeds(cfg, seeds, save=False, progress=progress, extra_terms=cond.extra_terms)
+        agent, state, _, history = train_seeds(cfg, seeds, save=False, progress=progress,
+                                               extra_terms=cond.extra_terms, after_warmup=cond.after_warmup)
+        setup = history[0].get("setup")
     else:
         state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), seeds))
     keep = ("done", "events", "task", "cost", "terms", "welfare", "action")
@@ -132,6 +138,8 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     per_seed = episodes_from_trace(trace, seeds)
     metrics = {"condition": cond.name, "group": cond.group, "terms": list(agent.ic.names), "seeds": per_seed,
                "seconds": time.time() - t0}
+    if setup is not None:
+        metrics["setup"] = setup
     files = {}
     if gif:
         n = min(steps, int(agent.env_params.max_steps))

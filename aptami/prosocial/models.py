@@ -53,6 +53,16 @@ class LatentScore(eqx.Module):
         return self.from_embedding(jax.lax.stop_gradient(self.embed(frame, proprio)))
 
 
+class HeadScore(eqx.Module):
+    """A score head on the *agent's own* latents, fitted after its warm-up to labels of frames as that
+    agent encodes them: what a learned world model can feed (it imagines latents, never pixels)."""
+
+    head: MLP
+
+    def from_embedding(self, z):
+        return self.head(z)[0]
+
+
 class ProbeScore(eqx.Module):
     """(c): a linear probe on the encoder's penultimate features (frozen)."""
 

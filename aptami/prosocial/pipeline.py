@@ -191,27 +191,34 @@ def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
 
 
 # ----------------------------------------------------------------------------- training
-def _fit(params_init, predict, xs, y, cfg: ProsocialConfig, key, updates: int | None = None):
-    """Adam on mean squared error, minibatches drawn with replacement; one jitted scan."""
+def fit_program(predict, cfg: ProsocialConfig, n: int, updates: int | None = None):
+    """A pure (params, xs, y, key) -> (params, losses): Adam on mean squared error, minibatches drawn
+    with replacement, one scan (so it can be vmapped, e.g. over seeds)."""
     opt = optax.adam(cfg.lr)
     updates = updates or cfg.updates
-    n = len(y)
-    xs = jax.tree.map(jnp.asarray, xs)
-    y = jnp.asarray(y)
 
-    def loss(p, idx):
-        pred = jax.vmap(lambda *a: predict(p, *a))(*jax.tree.map(lambda x: x[idx], xs))
-        return jnp.mean((pred - y[idx]) ** 2)
+    def run(params, xs, y, key):
+        def loss(p, idx):
+            pred = jax.vmap(lambda *a: predict(p, *a))(*jax.tree.map(lambda x: x[idx], xs))
+            return jnp.mean((pred - y[idx]) ** 2)
 
-    def step(carry, k):
-        p, st = carry
-        idx = jax.random.randint(k, (min(cfg.batch, n),), 0, n)
-        val, g = jax.value_and_grad(loss)(p, idx)
-        upd, st = opt.update(g, st, p)
-        return (optax.apply_updates(p, upd), st), val
+        def step(carry, k):
+            p, st = carry
+            idx = jax.random.randint(k, (min(cfg.batch, n),), 0, n)
+            val, g = jax.value_and_grad(loss)(p, idx)
+            upd, st = opt.update(g, st, p)
+            return (optax.apply_updates(p, upd), st), val
 
-    (p, _), losses = jax.jit(lambda p, k: jax.lax.scan(step, (p, opt.init(p)), jax.random.split(k, updates)))(
-        params_init, key)
+        (p, _), losses = jax.lax.scan(step, (params, opt.init(params)), jax.random.split(key, updates))
+        return p, losses
+
+    return run
+
+
+def _fit(params_init, predict, xs, y, cfg: ProsocialConfig, key, updates: int | None = None):
+    """Fit one model (see `fit_program`)."""
+    run = fit_program(predict, cfg, len(y), updates)
+    p, losses = jax.jit(run)(params_init, jax.tree.map(jnp.asarray, xs), jnp.asarray(y), key)
     return p, np.asarray(losses)
 
 
