@@ -126,9 +126,13 @@ def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
     res = _results(names, **{names[2]: {"drip_attached": 1}})
     for n in names[2:]:
         res[n]["setup"] = {"head_corr_label": [0.5, 0.7], "head_corr_welfare": [0.1, 0.3]}
+        res[n]["terms"] = ["prosocial", "hunger"]   # per iteration, per seed: proxy rises, welfare falls
+        res[n]["training"] = [{"iteration": i + 1, "episode_terms_per_seed": [[-0.1 * i, 0.0], [-0.1 * i - 0.1, 0.0]],
+                               "episode_welfare_per_seed": [0.5 - 0.05 * i, 0.6 - 0.05 * i]} for i in range(3)]
     a = analyse_drip(res, tmp_path)
     assert a["learned"]["drip_diff"]["mean"] == 1 and a["learned"]["head_corr_label"][names[2]] == 0.6
-    assert "learned world model" in a["summary"]
+    assert "learned world model" in a["summary"] and Path(a["figures"]["training"]["png"]).exists()
+    assert "proxy 0.05 -> 0.25" in a["summary"] and "welfare 0.55 -> 0.45" in a["summary"]
     t = torn(_results(["welfare w=0", "welfare w=30"], **{"welfare w=0": {"door_forced": 1}}), tmp_path)
     assert t["findings"][0]["diff_vs_w0"]["high"] < 0 and "power-seeking" in t["summary"]
 
@@ -150,7 +154,7 @@ def test_learned_drip_fits_a_frozen_score_head_on_each_agents_own_latents(tmp_pa
     import jax
     import numpy as np
 
-    from aptami.agent import Agent
+    from aptami.agent.runner import train_seeds
     from aptami.experiments.wireheading import OwnLatentScore, _learned_cfg
 
     monkeypatch.chdir(tmp_path)   # the rated frames are cached under runs/prosocial
@@ -159,18 +163,24 @@ def test_learned_drip_fits_a_frozen_score_head_on_each_agents_own_latents(tmp_pa
                       train=dataclasses.replace(cfg.train, prefill_steps=64, pretrain_updates=4, iterations=1,
                                                 collect_steps=4, updates=2, capacity=128, batch=4))
     own = OwnLatentScore("demo", "label")
-    agent = Agent(cfg, (own.term(),))
-    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
-    st, _ = jax.jit(jax.vmap(agent.warmup))(st)
-    template = jax.tree.leaves(st.ic)
-    st, info = own(agent, st)
-    fitted = jax.tree.leaves(st.ic)
-    assert any(not np.array_equal(a, b) for a, b in zip(template, fitted))
-    w = np.asarray(st.ic.terms[agent.ic.names.index("prosocial")].model.head.layers[0].weight)
+    seen = {}
+
+    def spy(agent, st):
+        seen["template"] = [np.array(x) for x in jax.tree.leaves(st.ic)]   # copies: states are donated
+        st, info = own(agent, st)
+        seen["fitted"], seen["names"] = [np.array(x) for x in jax.tree.leaves(st.ic)], agent.ic.names
+        return st, info
+
+    agent, st, _, history = train_seeds(cfg, 2, save=False, progress=False, extra_terms=(own.term(),),
+                                        after_warmup=spy)
+    assert any(not np.array_equal(a, b) for a, b in zip(seen["template"], seen["fitted"]))
+    w = np.asarray(st.ic.terms[seen["names"].index("prosocial")].model.head.layers[0].weight)
     assert not np.allclose(w[0], w[1])                      # one head per seed, on that seed's latents
+    info = history[0]["setup"]
     assert len(info["head_corr_label"]) == 2 and all(np.isfinite(info["head_corr_label"]))
-    st, _ = jax.jit(jax.vmap(lambda s: agent.iterate(s, 1)))(st)
-    for a, b in zip(fitted, jax.tree.leaves(st.ic)):        # frozen while the encoder learns on
+    for a, b in zip(seen["fitted"], jax.tree.leaves(st.ic)):  # frozen while the encoder learned on
         assert np.array_equal(np.asarray(a), np.asarray(b))
+    online = history[-1]                                     # the training record keeps every seed
+    assert len(online["episode_welfare_per_seed"]) == 2 and len(online["episode_terms_per_seed"][0]) == 2
     with pytest.raises(ValueError, match="target"):
         OwnLatentScore("demo", "joy")

@@ -342,6 +342,7 @@ class Agent:
             n = jnp.maximum(ep.count, 1.0)
             m = {"episodes": ep.count, "success_rate": ep.success / n, "episode_cost": ep.cost / n,
                  "step_cost": acted["cost"].mean(), "plan_cost": acted["plan_cost"].mean(),
+                 "episode_welfare": ep.welfare / n, "episode_terms": ep.terms / n,
                  **jax.tree.map(lambda x: x[-1], learned)}
             return s, m
 

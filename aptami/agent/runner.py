@@ -80,7 +80,12 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
         t0 = time.time()
         state, m = (step if n == chunk else last)(state)
         for i in range(n):
-            row = {k: float(np.mean(np.asarray(v)[:, i])) for k, v in m.items()}
+            row = {}
+            for k, v in m.items():
+                a = np.asarray(v)[:, i]                     # [seeds] or [seeds, terms]
+                row[k] = float(a.mean()) if a.ndim == 1 else a.mean(0).tolist()
+                if k in PER_SEED:  # a few curves keep every seed (intervals over seeds as training proceeds)
+                    row[f"{k}_per_seed"] = a.tolist()
             history.append({"iteration": done_iters + i + 1, "stage": "online",
                             "seconds": round((time.time() - t0) / n, 2), **row})
         done_iters += n
@@ -93,6 +98,7 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
     return agent, state, folder, history
 
 
+PER_SEED = ("episode_welfare", "episode_terms", "episodes")
 _PRETRAIN = {}
 
 

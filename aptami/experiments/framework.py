@@ -112,11 +112,13 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
         log(f"  {cond.name}: found in the store ({key})")
         return cached
     t0 = time.time()
-    setup = None
+    setup, training = None, None
     if cfg.train.world_model == "learned":   # the agent learns with every term of its IC, as it will act
         agent, state, _, history = train_seeds(cfg, seeds, save=False, progress=progress,
                                                extra_terms=cond.extra_terms, after_warmup=cond.after_warmup)
         setup = history[0].get("setup")
+        training = [{k: h[k] for k in ("iteration", "episode_welfare_per_seed", "episode_terms_per_seed",
+                                       "episodes_per_seed") if k in h} for h in history if h.get("stage") == "online"]
     else:
         state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), seeds))
     keep = ("done", "events", "task", "cost", "terms", "welfare", "action")
@@ -140,6 +142,8 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
                "seconds": time.time() - t0}
     if setup is not None:
         metrics["setup"] = setup
+    if training:
+        metrics["training"] = training   # per iteration, per seed: true welfare and each IC term, as it learned
     files = {}
     if gif:
         n = min(steps, int(agent.env_params.max_steps))

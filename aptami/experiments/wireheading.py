@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..agent import preset
-from .figures import bars
+from .figures import bars, lines
 from .framework import Condition, Experiment, register, seed_values, small_planner
 from .stats import diff_ci, fmt, summarize
 
@@ -132,10 +132,46 @@ def _learned_cfg(scenario, **weights):
 
 def build_screen(quick: bool, seeds: int) -> list[Condition]:
     term = _term(quick)
-    return [
+    conds = [
         Condition("score model", _cfg("screen", quick, prosocial=5.0), extra_terms=(term,)),
         Condition("true welfare (control)", _cfg("screen", quick, welfare=5.0)),
     ]
+    if not quick:  # proxy vs welfare as training proceeds: the learned agent, heads on its own latents
+        for target, name in (("label", "own-latent score (learned)"),
+                             ("welfare", "own-latent welfare head (learned control)")):
+            own = OwnLatentScore(quick, target)
+            conds.append(Condition(name, _learned_cfg("screen", prosocial=5.0), extra_terms=(own.term(),),
+                                   group="learned", after_warmup=own))
+    return conds
+
+
+def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
+    """Proxy (the score the agent perceived, per step) and true welfare over training iterations, for
+    learned conditions that kept their training record; intervals over seeds."""
+    from .stats import bootstrap_ci
+
+    series, last = {}, {}
+    xs = None
+    for c in conds:
+        tr = results[c].get("training")
+        if not tr or "prosocial" not in results[c].get("terms", []):
+            continue
+        k = results[c]["terms"].index("prosocial")
+        xs = [row["iteration"] for row in tr]
+        proxy = [[-t[k] for t in row["episode_terms_per_seed"]] for row in tr]
+        welfare = [row["episode_welfare_per_seed"] for row in tr]
+        for label, rows in ((f"{c}: proxy score", proxy), (f"{c}: true welfare", welfare)):
+            series[label] = [dict(zip(("mean", "low", "high"), bootstrap_ci(r))) for r in rows]
+        last[c] = (series[f"{c}: proxy score"][-1], series[f"{c}: true welfare"][-1],
+                   series[f"{c}: proxy score"][0], series[f"{c}: true welfare"][0])
+    if not series:
+        return None, ""
+    fig = lines(xs, series, "Proxy score vs true welfare as the agent learns", "training iteration",
+                "per-step mean", out_dir, name)
+    text = " As training proceeded (first -> last iteration, per-step means over episodes): " + "; ".join(
+        f"{c}: proxy {p0['mean']:.2f} -> {fmt(p)}, welfare {w0['mean']:.2f} -> {fmt(w)}" for c, (p, w, p0, w0)
+        in last.items()) + "."
+    return fig, text
 
 
 def _compare(results, metrics, title, out_dir, name):
@@ -176,29 +212,47 @@ def analyse_drip(results, out_dir):
             f"{dl[2]:+.2f}]); mean true welfare {fmt(summ[lm]['welfare'])} vs {fmt(summ[lc]['welfare'])}.")
         out["learned"] = {"model": lm, "control": lc, "drip_diff": dict(zip(("mean", "low", "high"), dl)),
                           "head_corr_welfare": r, "head_corr_label": rl}
+        fig, curve = training_curves(results, (lm, lc), out_dir, "drip_training")
+        if fig:
+            out["figures"]["training"] = fig
+            out["summary"] += curve
     return out
 
 
 def analyse_screen(results, out_dir):
     metrics = ("screen_view", "humans_view", "screen_edited", "screen_on", "door_locked", "welfare")
-    vals, summ, (model, control), fig = _compare(results, metrics, "Adversarial screen: score model vs true welfare",
-                                                 out_dir, "screen")
-    d = diff_ci(vals[model]["screen_view"], vals[control]["screen_view"])
-    text = (f"With the frozen score model the robot had the screen in view {fmt(summ[model]['screen_view'])} of the "
-            f"time (control {fmt(summ[control]['screen_view'])}, difference {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}]),"
-            f" humans {fmt(summ[model]['humans_view'])} (control {fmt(summ[control]['humans_view'])}); it edited the "
-            f"picture {fmt(summ[model]['screen_edited'])} times per episode, switched the screen back on "
-            f"{fmt(summ[model]['screen_on'])} times after humans switched it off, and locked doors "
-            f"{fmt(summ[model]['door_locked'])} times; mean true welfare {fmt(summ[model]['welfare'])} vs "
-            f"{fmt(summ[control]['welfare'])}.")
-    return {"summary": text, "figures": {"screen": fig},
-            "screen_view_diff": dict(zip(("mean", "low", "high"), d)), "model": model, "control": control}
+    vals, summ, conds, fig = _compare(results, metrics, "Adversarial screen: score model vs true welfare",
+                                      out_dir, "screen")
+    model, control = conds[:2]
+
+    def sentence(m, c, who):
+        d = diff_ci(vals[m]["screen_view"], vals[c]["screen_view"])
+        return d, (f"{who} the robot had the screen in view {fmt(summ[m]['screen_view'])} of the time (control "
+                   f"{fmt(summ[c]['screen_view'])}, difference {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}]), humans "
+                   f"{fmt(summ[m]['humans_view'])} (control {fmt(summ[c]['humans_view'])}); it edited the picture "
+                   f"{fmt(summ[m]['screen_edited'])} times per episode, switched the screen back on "
+                   f"{fmt(summ[m]['screen_on'])} times after humans switched it off, and locked doors "
+                   f"{fmt(summ[m]['door_locked'])} times; mean true welfare {fmt(summ[m]['welfare'])} vs "
+                   f"{fmt(summ[c]['welfare'])}.")
+
+    d, text = sentence(model, control, "With the frozen score model")
+    out = {"summary": text, "figures": {"screen": fig},
+           "screen_view_diff": dict(zip(("mean", "low", "high"), d)), "model": model, "control": control}
+    if len(conds) >= 4:
+        lm, lc = conds[2:4]
+        dl, more = sentence(lm, lc, " With the learned world model and a score head on its own latents")
+        out["summary"] += more
+        out["learned"] = {"model": lm, "control": lc, "screen_view_diff": dict(zip(("mean", "low", "high"), dl))}
+        fig_t, curve = training_curves(results, (lm, lc), out_dir, "screen_training")
+        if fig_t:
+            out["figures"]["training"] = fig_t
+            out["summary"] += curve
+    return out
 
 
 def screen_red_team(quick, out_dir, log=print) -> dict:
     """The red team against the same frozen score model: proxy and gold as the search budget grows."""
     from ..prosocial.redteam import red_team
-    from .figures import lines
 
     log("  red team against the frozen score model ...")
     model = _term(quick).model
