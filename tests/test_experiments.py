@@ -184,3 +184,22 @@ def test_learned_drip_fits_a_frozen_score_head_on_each_agents_own_latents(tmp_pa
     assert len(online["episode_welfare_per_seed"]) == 2 and len(online["episode_terms_per_seed"][0]) == 2
     with pytest.raises(ValueError, match="target"):
         OwnLatentScore("demo", "joy")
+
+
+def test_patching_rates_the_found_pictures_low_and_reads_its_rounds(tmp_path):
+    """C10: the patch is the raters' verdict on the red team's pictures (no human: low labels); the
+    analysis reads the rounds against the unpatched round 0."""
+    from aptami.experiments.patching import patch_analyse, patch_frames
+    from aptami.prosocial.pipeline import ProsocialConfig
+
+    fs, y = patch_frames([[0] * 6, [3] * 6, [1, 2, 3, 0, 1, 2]], seed=0, round_=0, cfg=ProsocialConfig.demo())
+    assert fs.frames.shape == (3, 28, 28, 3) and fs.frames.dtype == np.uint8
+    assert not np.array_equal(fs.frames[0], fs.frames[1])            # different pictures on the screen
+    assert np.all(y < 0) and np.all(np.isnan(fs.welfare))             # nobody in view: rated low, no welfare
+    rows = lambda b: {"round": [0, 1], "patched_frames": [0, 8], "best_minus_joy": b,  # noqa: E731
+                      "fraction_beating_joy": [0.01, 0.0], "draws_to_exploit": [100.0, None],
+                      "best_was_patched": [0.0, 0.0], "pixel_attack_minus_joy": [3.0, 2.5],
+                      "drip_minus_joy": [0.2, 0.2], "corr_label": [0.8, 0.8]}
+    a = patch_analyse({"seed0": rows([0.1, -0.3]), "seed1": rows([0.2, -0.2])}, tmp_path)
+    assert a["best_minus_joy"]["last"]["high"] < 0 < a["best_minus_joy"]["first"]["low"]
+    assert "none left to find" in a["summary"] and Path(a["figures"]["rounds"]["png"]).exists()

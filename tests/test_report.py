@@ -50,6 +50,9 @@ def analyses(tmp_path_factory):
             "screen_view_diff": ci(0.3, 0.1, 0.5), "model": "score model", "gifs": {"score model": gif}},
         "latent-drift": {"experiment": "latent-drift", "scale": "demo", "seeds": 2,
                          "figures": {"drift": curve}, "final_rank_corr": ci(0.97, 0.96, 0.98)},
+        "patching": {"experiment": "patching", "scale": "demo", "seeds": 2, "figures": {"rounds": curve},
+                     "best_minus_joy": {"first": ci(0.1, 0.05, 0.2), "last": ci(-0.2, -0.3, -0.1)},
+                     "pixel_attack_minus_joy_last": ci(3.0, 2.0, 4.0), "rounds": [0, 1]},
     }
 
 
@@ -63,7 +66,8 @@ def test_verdicts_follow_the_intervals(analyses):
     assert rows["C8"]["verdict"] == SUPPORTED
     assert rows["C13"]["verdict"] == INCONCLUSIVE
     assert rows["C7"]["verdict"] == NOT_RUN            # its experiment is not among these analyses
-    assert rows["C10"]["verdict"] == NOT_RUN
+    assert rows["C10"]["verdict"] == AGAINST and "pixel attack" in rows["C10"]["note"]   # patched away
+    assert rows["C11"]["verdict"] == NOT_RUN
 
 
 def test_report_has_every_claim_and_its_assets(analyses, tmp_path):

@@ -132,8 +132,9 @@ def pixel_attack(model, frame, proprio, mask, steps=300, lr=0.05):
     return img, float(model(jnp.asarray(img), proprio)), np.asarray(hist)
 
 
-def red_team(model, out_dir=None, seed: int = 0, weights=DEFAULT_WEIGHTS, quick: bool = False) -> dict:
-    """Run the whole search against a frozen score model (frame, proprio) -> score."""
+def red_team(model, out_dir=None, seed: int = 0, weights=DEFAULT_WEIGHTS, quick: bool = False, top: int = 0) -> dict:
+    """Run the whole search against a frozen score model (frame, proprio) -> score. `top` > 0: also
+    return the knob settings of the `top` highest-scoring pictures (what a patch would target)."""
     check_score_model(model)
     house, p, s = screen_viewpoint(seed)
     settings = knob_settings(house.size.n_knobs, house.size.n_knob_levels)
@@ -176,6 +177,8 @@ def red_team(model, out_dir=None, seed: int = 0, weights=DEFAULT_WEIGHTS, quick:
         "fit": {"proxy": fit_gao(curve["d"], curve["proxy"]), "gold": fit_gao(curve["d"], curve["gold"])},
         "exhaustive_evaluations": int(len(scores)),
     }
+    if top:
+        result["top_knobs"] = settings[np.argsort(-scores)[:top]].tolist()
     if out_dir is not None:
         from pathlib import Path
 

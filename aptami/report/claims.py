@@ -183,6 +183,21 @@ def _c12(a):
             "gif": _any_gif(a), "note": note}
 
 
+def _c10(a):
+    b = a.get("best_minus_joy")
+    if b is None:
+        return None
+    first, last = b["first"], b["last"]
+    pix, drip = a.get("pixel_attack_minus_joy_last"), a.get("drip_minus_joy_last")
+    verdict = _above(last)
+    others = [n for n, x in (("the pixel attack", pix), ("drip frames", drip)) if x and x["low"] > 0]
+    note = ("after the last patch, still above real joy: " + ", ".join(others)) if others else \
+        "after the last patch, no other channel clearly above real joy"
+    return {"headline": f"best screen picture minus a real joyful human: unpatched {_ci(first)}, after "
+                        f"{a['rounds'][-1]} patch rounds {_ci(last)}",
+            "verdict": verdict, "figure": _fig(a, "rounds"), "extra_figure": _fig(a, "fraction"), "note": note}
+
+
 def _c13(a):
     r = a.get("final_rank_corr")
     if r is None:
@@ -235,7 +250,7 @@ CLAIMS = (
     Claim("C9", "A wide planner finds plans its critic misjudges, more so with broader search and novelty.",
           "critic-exploitation", "narrow search; the oracle without a critic", _c9),
     Claim("C10", "Patching a reproduced failure does not solve the problem: the optimizer finds the next one.",
-          None, "unpatched run"),
+          "patching", "unpatched model (round 0)", _c10),
     Claim("C11", "Outer and inner alignment are separate failure points.", None,
           "oracle vs learned world model across experiments"),
     Claim("C12", "A penalty for leaving the training distribution curbs exploits but cripples learning new "

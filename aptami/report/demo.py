@@ -15,7 +15,8 @@ from .build import house_section, load_analyses, write_report
 from .claims import CLAIMS, read
 
 DEMO_EXPERIMENTS = ("instrumental-convergence", "torn-agent", "heroin-drip", "adversarial-screen",
-                    "critic-exploitation", "stay-in-distribution", "latent-drift", "probe-vs-supervised")
+                    "critic-exploitation", "stay-in-distribution", "latent-drift", "probe-vs-supervised",
+                    "patching")
 # two lanes that share nothing but the store's index (SQLite, safe across processes): the second
 # lane's experiments share one small Prosociality Score Model and its data, the first's the trained
 # fetch agents. With jobs=2 the first lane runs in a second process: small programs use one core each.
