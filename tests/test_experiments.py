@@ -203,3 +203,17 @@ def test_patching_rates_the_found_pictures_low_and_reads_its_rounds(tmp_path):
     a = patch_analyse({"seed0": rows([0.1, -0.3]), "seed1": rows([0.2, -0.2])}, tmp_path)
     assert a["best_minus_joy"]["last"]["high"] < 0 < a["best_minus_joy"]["first"]["low"]
     assert "none left to find" in a["summary"] and Path(a["figures"]["rounds"]["png"]).exists()
+
+
+def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
+    from aptami.experiments.instrumental import analyse
+    from aptami.report.claims import CLAIMS, SUPPORTED, read
+
+    names = [f"house {d} H8 {wm}" for wm in ("oracle", "learned") for d in ("task-only", "+hunger", "+pain")]
+    res = _results(names, **{"house +hunger H8 oracle": {"charger_seized": 1},
+                             "house +hunger H8 learned": {"charger_seized": 2}})
+    a = analyse(res, tmp_path)
+    hunger = next(x for x in a["learned_vs_oracle"] if x["drive"] == "+hunger")
+    assert hunger["diff"]["mean"] == 1 and "C11" in a["summary"]
+    c11 = next(c for c in CLAIMS if c.id == "C11")
+    assert read(c11, {"instrumental-convergence": a})["verdict"] == SUPPORTED

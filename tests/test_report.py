@@ -67,7 +67,8 @@ def test_verdicts_follow_the_intervals(analyses):
     assert rows["C13"]["verdict"] == INCONCLUSIVE
     assert rows["C7"]["verdict"] == NOT_RUN            # its experiment is not among these analyses
     assert rows["C10"]["verdict"] == AGAINST and "pixel attack" in rows["C10"]["note"]   # patched away
-    assert rows["C11"]["verdict"] == NOT_RUN
+    assert rows["C11"]["verdict"] == NOT_RUN           # no learned world model among these runs
+    assert rows["C15"]["verdict"] == NOT_RUN
 
 
 def test_report_has_every_claim_and_its_assets(analyses, tmp_path):
