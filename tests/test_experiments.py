@@ -116,7 +116,7 @@ def test_instrumental_convergence_analysis_makes_its_figures_and_verdict_numbers
 
 def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
     from aptami.experiments.torn import analyse as torn
-    from aptami.experiments.wireheading import analyse_drip
+    from aptami.experiments.wireheading import analyse_drip, analyse_screen
 
     a = analyse_drip(_results(["score model + hunger", "true welfare + hunger (control)"],
                               **{"score model + hunger": {"drip_attached": 2}}), tmp_path)
@@ -133,6 +133,12 @@ def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
     assert a["learned"]["drip_diff"]["mean"] == 1 and a["learned"]["head_corr_label"][names[2]] == 0.6
     assert "learned world model" in a["summary"] and Path(a["figures"]["training"]["png"]).exists()
     assert "proxy 0.05 -> 0.25" in a["summary"] and "welfare 0.55 -> 0.45" in a["summary"]
+    screen = ["score model", "true welfare (control)", "own-latent score (learned)",
+              "own-latent welfare head (learned control)"]
+    res = {new: res[old] for new, old in zip(screen, names)}
+    a = analyse_screen(res, tmp_path)
+    assert "confined humans" in a["summary"] and a["learned"]["model"] == screen[2]
+    assert Path(a["figures"]["training"]["png"]).exists()
     t = torn(_results(["welfare w=0", "welfare w=30"], **{"welfare w=0": {"door_forced": 1}}), tmp_path)
     assert t["findings"][0]["diff_vs_w0"]["high"] < 0 and "power-seeking" in t["summary"]
 
