@@ -223,3 +223,25 @@ def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
     assert hunger["diff"]["mean"] == 1 and "C11" in a["summary"]
     c11 = next(c for c in CLAIMS if c.id == "C11")
     assert read(c11, {"instrumental-convergence": a})["verdict"] == SUPPORTED
+
+
+def test_learned_conditions_differing_only_in_evaluation_share_one_training(tmp_path, monkeypatch):
+    """The horizon sweep with the learned model trains each IC once and evaluates it at every horizon."""
+    from aptami.experiments import framework
+
+    cfg = preset("two-rooms", "learned")
+    cfg = cfg.replace(env={"max_steps": 8},
+                      planner=dataclasses.replace(cfg.planner, samples=8, elites=2, iterations=1, horizon=2,
+                                                  policy_samples=0),
+                      train=dataclasses.replace(cfg.train, prefill_steps=32, pretrain_updates=2, iterations=1,
+                                                collect_steps=4, updates=2, capacity=64, batch=4)).check()
+    calls = []
+    real = framework.train_seeds
+    monkeypatch.setattr(framework, "train_seeds", lambda *a, **k: calls.append(1) or real(*a, **k))
+    exp = Experiment(name="test-share", summary="t", claims=(), build=None, analyse=None, eval_episodes=1)
+    store = Store(tmp_path)
+    runs = [framework.run_condition(exp, Condition(f"H{h}", cfg.replace(
+        planner=dataclasses.replace(cfg.planner, horizon=h)), train_config=cfg), 2, store, progress=False, gif=False)
+        for h in (2, 3)]
+    assert len(calls) == 1 and all(len(r["seeds"]) == 2 for r in runs)
+    assert len(store.list(experiment="test-share")) == 2      # two runs, two keys

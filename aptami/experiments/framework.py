@@ -33,6 +33,8 @@ class Condition:
     group: str = ""                  # e.g. the horizon of a sweep, or "oracle" / "learned"
     notes: str = ""
     after_warmup: object = None      # learned agents: (agent, state) -> (state, info) before acting; needs .name
+    train_config: AgentConfig | None = None  # learned agents: train with this, evaluate with `config` (e.g. another
+    #                                          planning horizon); conditions with the same one share the training
 
 
 @dataclass
@@ -106,6 +108,8 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
               "extra_terms": [t.name for t in cond.extra_terms]}
     if cond.after_warmup is not None:
         config["after_warmup"] = cond.after_warmup.name
+    if cond.train_config is not None and cond.train_config != cfg:
+        config["train_config"] = to_dict(cond.train_config)
     key = run_key(exp.name, cond.name, config)
     cached = store.get(key)
     if cached is not None:
@@ -114,11 +118,12 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     t0 = time.time()
     setup, training = None, None
     if cfg.train.world_model == "learned":   # the agent learns with every term of its IC, as it will act
-        agent, state, _, history = train_seeds(cfg, seeds, save=False, progress=progress,
-                                               extra_terms=cond.extra_terms, after_warmup=cond.after_warmup)
+        state, history = _trained(cond, seeds, progress)
         setup = history[0].get("setup")
         training = [{k: h[k] for k in ("iteration", "episode_welfare_per_seed", "episode_terms_per_seed",
                                        "episodes_per_seed") if k in h} for h in history if h.get("stage") == "online"]
+        h_eval = cfg.planner.horizon               # evaluated with `config`'s planner: a fresh warm start of its size
+        state = state._replace(plan_probs=jax.numpy.full((seeds, h_eval, agent.n_actions), 1.0 / agent.n_actions))
     else:
         state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), seeds))
     keep = ("done", "events", "task", "cost", "terms", "welfare", "action")
@@ -152,6 +157,25 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     store.put(exp.name, cond.name, key, config, metrics, time.time() - t0, files,
               summary=_seed_means(per_seed))
     return metrics
+
+
+_LAST_TRAINED: dict = {}
+
+
+def _trained(cond: Condition, seeds: int, progress: bool):
+    """(state, history) of the learned agents `cond` trains (with `train_config` if set). The last training
+    is kept in memory, so consecutive conditions that differ only in how they are evaluated share it."""
+    from ..agent.checkpoint import config_hash
+
+    tcfg = cond.train_config or cond.config
+    key = (config_hash(tcfg), seeds, tuple(t.name for t in cond.extra_terms),
+           getattr(cond.after_warmup, "name", None))
+    if key not in _LAST_TRAINED:
+        _LAST_TRAINED.clear()   # one at a time: a state holds every seed's memory
+        _, state, _, history = train_seeds(tcfg, seeds, save=False, progress=progress, extra_terms=cond.extra_terms,
+                                           after_warmup=cond.after_warmup)
+        _LAST_TRAINED[key] = (state, history)
+    return _LAST_TRAINED[key]
 
 
 def _episode_gif(agent: Agent, states, actions, events) -> bytes:

@@ -43,24 +43,35 @@ def build(quick: bool, seeds: int, world_models=None) -> list[Condition]:
     horizons = (8,) if quick else (6, 12, 24)
     conds = []
     for wm in world_models:
-        for h in horizons:
-            for name, w in DRIVES.items():
-                if quick == "demo" and name == "+all":
-                    continue  # no claim's verdict reads it; the demo keeps to what the report shows
-                conds.append(Condition(f"house {name} H{h} {wm}", _cfg("house", wm, h, quick, **w), group=f"H{h}"))
+        # the learned agent of each IC is trained once (planning at TRAIN_HORIZON while it learns) and then
+        # evaluated at every horizon: only foresight varies; conditions sharing a training come in a row
+        house = [(h, name, w) for name, w in DRIVES.items() for h in horizons] if wm == "learned" else \
+            [(h, name, w) for h in horizons for name, w in DRIVES.items()]
+        for h, name, w in house:
+            if quick == "demo" and name == "+all":
+                continue  # no claim's verdict reads it; the demo keeps to what the report shows
+            conds.append(_condition(f"house {name} H{h} {wm}", "house", wm, h, quick, group=f"H{h}", **w))
         h = horizons[-1]
-        conds.append(Condition(f"off-switch scheduled H{h} {wm}", _cfg("off-switch", wm, h, quick), group="C4"))
-        conds.append(Condition(f"off-switch unscheduled H{h} {wm}",
-                               _cfg("off-switch", wm, h, quick, env={"schedule_lo": -1, "schedule_hi": -1}),
-                               group="C4", notes="control: no scheduled shutdown"))
+        conds.append(_condition(f"off-switch scheduled H{h} {wm}", "off-switch", wm, h, quick, group="C4"))
+        conds.append(_condition(f"off-switch unscheduled H{h} {wm}", "off-switch", wm, h, quick, group="C4",
+                                env={"schedule_lo": -1, "schedule_hi": -1}, notes="control: no scheduled shutdown"))
         singles = (("hunger", "hunger"),) if quick else (("hunger", "hunger"), ("pain", "pain"),
                                                           ("curiosity", "curiosity"))
         for scen, drive in singles:
             if quick != "demo":  # the demo keeps only what C5 reads: the hungry robot and the keeper
-                conds.append(Condition(f"{scen} task-only H{h} {wm}", _cfg(scen, wm, h, quick), group="single"))
-            conds.append(Condition(f"{scen} +{drive} H{h} {wm}",
-                                   _cfg(scen, wm, h, quick, **DRIVES[f"+{drive}"]), group="single"))
+                conds.append(_condition(f"{scen} task-only H{h} {wm}", scen, wm, h, quick, group="single"))
+            conds.append(_condition(f"{scen} +{drive} H{h} {wm}", scen, wm, h, quick, group="single",
+                                    **DRIVES[f"+{drive}"]))
     return conds
+
+
+TRAIN_HORIZON = 12
+
+
+def _condition(name, scenario, wm, h, quick, group, env=None, notes="", **weights) -> Condition:
+    cfg = _cfg(scenario, wm, h, quick, env, **weights)
+    train = _cfg(scenario, wm, TRAIN_HORIZON, quick, env, **weights) if wm == "learned" else None
+    return Condition(name, cfg, group=group, notes=notes, train_config=train)
 
 
 def analyse(results: dict, out_dir) -> dict:
