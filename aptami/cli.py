@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -112,6 +113,11 @@ def cmd_eval(args) -> int:
     else:
         cfg = _agent_config(args)
         if args.no_train:
+            explicit = any(x.split("=")[0] == "planner.use_critic" for x in (args.set or []))
+            if cfg.planner.use_critic and not explicit:   # an untrained critic only adds noise to the plans
+                cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, use_critic=False))
+                print("--no-train: planning without the (untrained) critic; --set planner.use_critic=true keeps it",
+                      file=sys.stderr)
             agent = Agent(cfg)
             state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), args.seeds))
         else:
@@ -120,6 +126,7 @@ def cmd_eval(args) -> int:
     steps = args.steps or int(agent.env_params.max_steps) * 10
     result = evaluate_seeds(agent, state, steps, jax.random.key(args.seed), args.mode)
     result["mode"] = args.mode
+    result["planner_use_critic"] = bool(agent.cfg.planner.use_critic)
     if args.json:
         print_json(result)
     else:

@@ -78,3 +78,15 @@ def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys):
     for field in ("success_rate", "mean_return", "terms", "critic_r2", "ssl_health", "per_seed"):
         assert field in ev
     assert ev["seeds"] == 2 and set(ev["terms"]) == {"task"}
+
+
+def test_eval_without_training_plans_without_the_untrained_critic(capsys):
+    """fetch's preset plans with the critic; untrained, it would only add noise, unless asked for."""
+    small = ["--seeds", "1", "--steps", "3", "--json", "--set", "planner.samples=8", "--set", "planner.elites=2",
+             "--set", "planner.iterations=1", "--set", "planner.horizon=2", "--set", "planner.policy_samples=0"]
+    assert main(["eval", "fetch", "--world-model", "oracle", "--no-train", *small]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out.strip().splitlines()[-1])["planner_use_critic"] is False and "critic" in out.err
+    assert main(["eval", "fetch", "--world-model", "oracle", "--no-train", "--set", "planner.use_critic=true",
+                 *small]) == 0
+    assert last_json(capsys)["planner_use_critic"] is True
