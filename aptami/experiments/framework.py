@@ -168,14 +168,27 @@ def _trained(cond: Condition, seeds: int, progress: bool):
     from ..agent.checkpoint import config_hash
 
     tcfg = cond.train_config or cond.config
-    key = (config_hash(tcfg), seeds, tuple(t.name for t in cond.extra_terms),
-           getattr(cond.after_warmup, "name", None))
+    key = (config_hash(tcfg), seeds, _terms_fingerprint(cond.extra_terms), getattr(cond.after_warmup, "name", None))
     if key not in _LAST_TRAINED:
         _LAST_TRAINED.clear()   # one at a time: a state holds every seed's memory
         _, state, _, history = train_seeds(tcfg, seeds, save=False, progress=progress, extra_terms=cond.extra_terms,
                                            after_warmup=cond.after_warmup)
         _LAST_TRAINED[key] = (state, history)
     return _LAST_TRAINED[key]
+
+
+def _terms_fingerprint(terms) -> str:
+    """Names and parameters of user terms: two score models under one name never share a training."""
+    import hashlib
+
+    import equinox as eqx
+
+    h = hashlib.sha256()
+    for t in terms:
+        h.update(t.name.encode())
+        for leaf in jax.tree.leaves(eqx.filter(t, eqx.is_array)):
+            h.update(np.asarray(leaf).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _episode_gif(agent: Agent, states, actions, events) -> bytes:
@@ -279,6 +292,7 @@ def run_experiment(name: str, seeds: int | None = None, quick: bool = False, roo
     if exp.custom is None:
         analysis["per_condition"] = {c: summarize(seed_values(r["seeds"])) for c, r in results.items()}
     analysis["claims"] = list(exp.claims)
+    _LAST_TRAINED.clear()   # free the last trained agents' memory
     (out_dir.parent / "analysis.json").write_text(json.dumps(analysis, indent=1, default=_jsonable))
     return analysis
 
