@@ -75,7 +75,7 @@ def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys):
     assert "resuming" in capsys.readouterr().out
     assert main(["eval", "two-rooms", "--agent", folder, "--steps", "30", "--json"]) == 0
     ev = last_json(capsys)
-    for field in ("success_rate", "mean_return", "terms", "critic_r2", "ssl_health", "per_seed"):
+    for field in ("success_rate", "mean_return", "terms", "critic_r2", "critic_corr", "ssl_health", "per_seed"):
         assert field in ev
     assert ev["seeds"] == 2 and set(ev["terms"]) == {"task"}
 

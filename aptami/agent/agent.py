@@ -370,8 +370,8 @@ class Agent:
         return {"episodes": ep.count, "success_rate": ep.success / n, "mean_return": ep.task / n,
                 "mean_cost": ep.cost / n, "terms": ep.terms / n, "events": ep.events / n,
                 "welfare": ep.welfare / n, "length": ep.length / n,
-                "critic_r2": critic_calibration(st.critic, trace["z"], trace["cost"], trace["done"],
-                                                self.cfg.critic.gamma),
+                **dict(zip(("critic_r2", "critic_corr", "critic_bias"), critic_calibration(
+                    st.critic, trace["z"], trace["cost"], trace["done"], self.cfg.critic.gamma))),
                 **{f"latent_{k}": v for k, v in health.items()}}
 
 
@@ -385,16 +385,22 @@ def _resting_sensors(obs: Obs):
 
 
 def critic_calibration(critic, z, cost, done, gamma):
-    """R^2 of the critic's predictions against the discounted intrinsic cost realised afterwards
-    in the same episode, on episodes it never learned from (the last, unfinished one left out)."""
+    """How well the critic predicts the discounted intrinsic cost realised afterwards in the same episode,
+    on episodes it never learned from (the last, unfinished one left out): (R^2, Pearson r, mean
+    prediction minus realised). r separates ranking states right (what planning needs) from being
+    calibrated to this policy: a critic learned mostly from another policy's memories (random flailing)
+    can rank well and still be far off in level."""
     realised = discounted_to_go(cost, done, gamma)
     finished = jnp.cumsum(done[::-1].astype(jnp.int32))[::-1] > 0   # steps of episodes that ended
     pred = jax.vmap(critic)(z)
     w = finished.astype(jnp.float32)
-    mean = jnp.sum(w * realised) / jnp.maximum(w.sum(), 1.0)
+    n = jnp.maximum(w.sum(), 1.0)
+    mean, mean_p = jnp.sum(w * realised) / n, jnp.sum(w * pred) / n
     ss_res = jnp.sum(w * (realised - pred) ** 2)
     ss_tot = jnp.sum(w * (realised - mean) ** 2)
-    return 1.0 - ss_res / jnp.maximum(ss_tot, 1e-9)
+    cov = jnp.sum(w * (realised - mean) * (pred - mean_p))
+    corr = cov / jnp.sqrt(jnp.maximum(ss_tot * jnp.sum(w * (pred - mean_p) ** 2), 1e-12))
+    return 1.0 - ss_res / jnp.maximum(ss_tot, 1e-9), corr, mean_p - mean
 
 
 def _encode(wm, frame, proprio):

@@ -134,7 +134,8 @@ def evaluate_seeds(agent: Agent, state, steps: int, key=None, mode: str = "plan"
         "terms": {n: float(v) for n, v in zip(names, ev["terms"].mean(0))},
         "events": {e: float(v) for e, v in zip(EVENTS, ev["events"].mean(0)) if v},
         "welfare": float(ev["welfare"].mean()), "episode_length": float(ev["length"].mean()),
-        "critic_r2": float(np.mean(ev["critic_r2"])),
+        "critic_r2": float(np.mean(ev["critic_r2"])), "critic_corr": float(np.mean(ev["critic_corr"])),
+        "critic_bias": float(np.mean(ev["critic_bias"])),
         "ssl_health": {k[len("latent_"):]: float(np.mean(v)) for k, v in ev.items() if k.startswith("latent_")},
         "per_seed": per_seed,
     }
