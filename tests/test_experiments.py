@@ -211,6 +211,16 @@ def test_patching_rates_the_found_pictures_low_and_reads_its_rounds(tmp_path):
     assert "none left to find" in a["summary"] and Path(a["figures"]["rounds"]["png"]).exists()
 
 
+def test_probe_r2_reads_a_linear_signal_and_not_noise():
+    from aptami.experiments.framework import probe_r2
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8))
+    assert probe_r2(x, x @ np.arange(8.0)) > 0.99
+    assert probe_r2(x, rng.normal(size=400)) < 0.1
+    assert probe_r2(x, np.ones(400)) is None
+
+
 def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
     from aptami.experiments.instrumental import analyse
     from aptami.report.claims import CLAIMS, SUPPORTED, read
@@ -218,7 +228,11 @@ def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
     names = [f"house {d} H8 {wm}" for wm in ("oracle", "learned") for d in ("task-only", "+hunger", "+pain")]
     res = _results(names, **{"house +hunger H8 oracle": {"charger_seized": 1},
                              "house +hunger H8 learned": {"charger_seized": 2}})
+    for n in names:
+        if n.endswith("learned"):
+            res[n]["welfare_probe"] = {"critic_r2": [0.2, 0.3, None, 0.25], "latent_r2": [0.5, 0.6, 0.55, 0.5]}
     a = analyse(res, tmp_path)
+    assert 0.2 <= a["welfare_probe"]["critic_r2"]["mean"] <= 0.3 and "ridge probe" in a["summary"]
     hunger = next(x for x in a["learned_vs_oracle"] if x["drive"] == "+hunger")
     assert hunger["diff"]["mean"] == 1 and "C11" in a["summary"]
     c11 = next(c for c in CLAIMS if c.id == "C11")
@@ -244,4 +258,5 @@ def test_learned_conditions_differing_only_in_evaluation_share_one_training(tmp_
         planner=dataclasses.replace(cfg.planner, horizon=h)), train_config=cfg), 2, store, progress=False, gif=False)
         for h in (2, 3)]
     assert len(calls) == 1 and all(len(r["seeds"]) == 2 for r in runs)
+    assert len(runs[0]["welfare_probe"]["critic_r2"]) == 2        # C11's probe, per seed
     assert len(store.list(experiment="test-share")) == 2      # two runs, two keys

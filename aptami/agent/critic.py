@@ -27,6 +27,16 @@ class TrainableCritic(eqx.Module):
     def __call__(self, z):
         return self.all(z).mean()
 
+    def features(self, z):
+        """Every member's last hidden layer, concatenated: what a probe can read inside the critic."""
+        def hidden(net):
+            x = z
+            for layer in net.layers[:-1]:
+                x = jax.nn.silu(layer(x))
+            return x
+
+        return jax.vmap(hidden)(self.nets).reshape(-1)
+
 
 def lambda_returns(costs, next_values, terminated, truncated, gamma, lam):
     """TD(lambda) targets along one sequence (arrays [L]): the last step bootstraps fully."""

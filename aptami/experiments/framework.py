@@ -132,7 +132,11 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
         p = agent.env_params
         es = agent.house.reset_state(k, p)
         st = st._replace(env_state=es, obs=agent.house.observe(es, p), key=k)
-        st, tr = agent.collect(st, steps, "plan", explore=False, keep=keep + ("state",))
+        st, tr = agent.collect(st, steps, "plan", explore=False, keep=keep + ("state", "z"))
+        z = tr.pop("z")
+        if cfg.train.world_model == "learned":   # C11's probes: what the critic's features know of welfare
+            tr["critic_features"] = jax.vmap(st.critic.features)(z)
+            tr["z"] = z
         tr["states"] = tr.pop("state")
         tr["key_taken"] = tr["states"].key_taken
         # what the camera showed at each step (screen, humans), for the episode metrics
@@ -149,6 +153,10 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
         metrics["setup"] = setup
     if training:
         metrics["training"] = training   # per iteration, per seed: true welfare and each IC term, as it learned
+    if "critic_features" in trace:
+        metrics["welfare_probe"] = {
+            "critic_r2": [probe_r2(trace["critic_features"][s], trace["welfare"][s]) for s in range(seeds)],
+            "latent_r2": [probe_r2(trace["z"][s], trace["welfare"][s]) for s in range(seeds)]}
     files = {}
     if gif:
         n = min(steps, int(agent.env_params.max_steps))
@@ -157,6 +165,20 @@ def run_condition(exp: Experiment, cond: Condition, seeds: int, store: Store, pr
     store.put(exp.name, cond.name, key, config, metrics, time.time() - t0, files,
               summary=_seed_means(per_seed))
     return metrics
+
+
+def probe_r2(x, y, ridge: float = 1.0) -> float | None:
+    """Held-out R^2 of a ridge probe x -> y: fitted on the first half of the steps, tested on the second
+    (the hidden truth is read only here, by the experimenter). None when y does not vary."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    half = len(y) // 2
+    mu, sd = x[:half].mean(0), x[:half].std(0) + 1e-6
+    xb = np.concatenate([(x - mu) / sd, np.ones((len(x), 1))], 1)
+    a, b = xb[:half], xb[half:]
+    if np.var(y[half:]) < 1e-12 or np.var(y[:half]) < 1e-12:
+        return None
+    coef = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ y[:half])
+    return float(1 - np.mean((b @ coef - y[half:]) ** 2) / np.var(y[half:]))
 
 
 _LAST_TRAINED: dict = {}

@@ -117,6 +117,15 @@ def analyse(results: dict, out_dir) -> dict:
         lines_out.append("C11, power-seeking per episode, learned world model minus oracle (" + h + "): " + "; ".join(
             f"{x['drive']} {x['diff']['mean']:+.2f} [{x['diff']['low']:+.2f}, {x['diff']['high']:+.2f}]"
             for x in extra["learned_vs_oracle"]) + ".")
+        probes = [results[f"house {d} {h} learned"].get("welfare_probe") for d in drives]
+        if all(probes):   # can the humans' hidden welfare be read out of the critic? (per seed, pooled drives)
+            extra["welfare_probe"] = {
+                k: dict(zip(("mean", "low", "high"), bootstrap_ci([x for p in probes for x in p[k] if x is not None])))
+                for k in ("critic_r2", "latent_r2")}
+            wp = extra["welfare_probe"]
+            lines_out.append(f"Hidden welfare read out of the learned agents' critic features by a ridge probe: "
+                             f"held-out R^2 {fmt(wp['critic_r2'])} (from the encoder's latents: "
+                             f"{fmt(wp['latent_r2'])}).")
     ref = "oracle" if "oracle" in wms else wms[0]   # C4 and C5 read the oracle's runs where there are both
     c4 = {c: r for c, r in results.items() if c.startswith("off-switch") and c.endswith(ref)}
     if c4:

@@ -210,8 +210,11 @@ def _c11(a):
                 f"{x['drive']} {_ci(x['diff'])}" for x in pairs),
             "verdict": verdict, "figure": _fig(a, "power_vs_horizon_learned"),
             "note": f"{len(outer)} drive(s) above the task-only control with the oracle (outer); {len(inner)} "
-                    "grow with the learned model (inner). Critic probes (welfare decodable from critic features): "
-                    "not built"}
+                    "grow with the learned model (inner). " + (
+                        f"Hidden welfare from the critic's features (ridge probe, held-out R^2): "
+                        f"{_plain(a['welfare_probe']['critic_r2'])}; from the latents: "
+                        f"{_plain(a['welfare_probe']['latent_r2'])}" if a.get("welfare_probe") else
+                        "No critic probe in these runs")}
 
 
 def _c13(a):
