@@ -1,6 +1,7 @@
 """Small shared helpers: the persistent compilation cache, JSON output."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -63,3 +64,20 @@ def median_time(fn, reps: int) -> float:
         fn()
         ts.append(time.perf_counter() - t0)
     return sorted(ts)[len(ts) // 2]
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of aptami's source files: any change to the code changes every run key and every cached
+    model's file name, so nothing trained by other code is ever silently reused."""
+    import hashlib
+    from pathlib import Path
+
+    from . import __version__
+
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:10]}"

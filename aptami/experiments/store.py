@@ -14,8 +14,9 @@ import os
 import shutil
 import sqlite3
 import time
-from functools import lru_cache
 from pathlib import Path
+
+from ..util import code_fingerprint  # noqa: F401  (re-exported: run keys)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,17 +35,6 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A hash of aptami's source files: any change to the code changes every run key."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(str(f.relative_to(root)).encode())
-        h.update(f.read_bytes())
-    from .. import __version__
-
-    return f"{__version__}+{h.hexdigest()[:10]}"
 
 
 def run_key(experiment: str, condition: str, config: dict) -> str:

@@ -73,7 +73,10 @@ class ProsocialConfig:
         return ProsocialConfig.demo() if quick == "demo" else ProsocialConfig.quick() if quick else ProsocialConfig()
 
     def hash(self, *parts) -> str:
-        blob = json.dumps([dataclasses.asdict(self), parts], sort_keys=True, default=str)
+        """Names a cached model: its configuration and the code that trains it (never stale weights)."""
+        from ..util import code_fingerprint
+
+        blob = json.dumps([dataclasses.asdict(self), parts, code_fingerprint()], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
@@ -92,7 +95,10 @@ def build_dataset(cfg: ProsocialConfig, root="runs/prosocial") -> Dataset:
     cfg.check()
     data_cfg = {k: getattr(cfg, k) for k in ("episodes_per_scenario", "steps", "per_category", "scenarios", "raters",
                                              "rater_bias", "rater_noise", "weights", "test_fraction", "seed")}
-    h = hashlib.sha256(json.dumps(data_cfg, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    from ..util import code_fingerprint  # the house and the raters make these frames and labels
+
+    blob = json.dumps([data_cfg, code_fingerprint()], sort_keys=True, default=str)
+    h = hashlib.sha256(blob.encode()).hexdigest()[:10]
     path = Path(root) / f"data-{h}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as d:
