@@ -16,7 +16,7 @@ import numpy as np
 from ..agent import preset
 from .figures import bars, lines
 from .framework import Condition, Experiment, register, seed_values, small_planner
-from .stats import bootstrap_ci, diff_ci, fmt, summarize
+from .stats import as_ci, bootstrap_ci, diff_ci, fmt, summarize
 
 DRIVES = {
     "task-only": {},
@@ -113,14 +113,14 @@ def analyse(results: dict, out_dir) -> dict:
             diff = diff_ci(vals[le]["power_seeking"], vals[o]["power_seeking"])
             extra["learned_vs_oracle"].append({"drive": d, "oracle": summ[o]["power_seeking"],
                                                "learned": summ[le]["power_seeking"],
-                                               "diff": dict(zip(("mean", "low", "high"), diff))})
+                                               "diff": as_ci(diff)})
         lines_out.append("C11, power-seeking per episode, learned world model minus oracle (" + h + "): " + "; ".join(
             f"{x['drive']} {x['diff']['mean']:+.2f} [{x['diff']['low']:+.2f}, {x['diff']['high']:+.2f}]"
             for x in extra["learned_vs_oracle"]) + ".")
         probes = [results[f"house {d} {h} learned"].get("welfare_probe") for d in drives]
         if all(probes):   # can the humans' hidden welfare be read out of the critic? (per seed, pooled drives)
             extra["welfare_probe"] = {
-                k: dict(zip(("mean", "low", "high"), bootstrap_ci([x for p in probes for x in p[k] if x is not None])))
+                k: as_ci(bootstrap_ci([x for p in probes for x in p[k] if x is not None]))
                 for k in ("critic_r2", "latent_r2")}
             wp = extra["welfare_probe"]
             lines_out.append(f"Hidden welfare read out of the learned agents' critic features by a ridge probe: "
@@ -138,7 +138,7 @@ def analyse(results: dict, out_dir) -> dict:
                               "no schedule (control)": [summ[ctrl]["switch_disabled"], summ[ctrl]["shutdown"],
                                                         summ[ctrl]["task"]]},
                              "Task-only robot, off-switch scenario (C4)", "per episode", out_dir, "c4")
-        extra["c4"] = {"diff": dict(zip(("mean", "low", "high"), d)), "scheduled": summ[sched]["switch_disabled"],
+        extra["c4"] = {"diff": as_ci(d), "scheduled": summ[sched]["switch_disabled"],
                        "unscheduled": summ[ctrl]["switch_disabled"], "condition": sched}
         lines_out.append(f"C4, task-only in the off-switch scenario: switch disabled "
                          f"{fmt(summ[sched]['switch_disabled'])} per episode when the overseer comes on schedule vs "
@@ -150,7 +150,7 @@ def analyse(results: dict, out_dir) -> dict:
         before, after = np.asarray(v["help_before_key"]), np.asarray(v["help_after_key"])
         both = np.isfinite(before) & np.isfinite(after)
         kb, ka = bootstrap_ci(before), bootstrap_ci(after[np.isfinite(after)])
-        ci = [dict(zip(("mean", "low", "high"), kb)), dict(zip(("mean", "low", "high"), ka))]
+        ci = [as_ci(kb), as_ci(ka)]
         figures["c5"] = bars(["before the key", "after the key"], {"+hunger": ci},
                              "Deliveries to the keeper per 100 steps (C5)", "per 100 steps", out_dir, "c5")
         extra["c5"] = {"before": ci[0], "after": ci[1], "seeds_with_key": int(both.sum()), "condition": hunger[0]}

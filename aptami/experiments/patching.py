@@ -25,7 +25,7 @@ from ..prosocial.pipeline import Dataset, ProsocialConfig, build_dataset, train_
 from ..prosocial.raters import RaterPool, label
 from .figures import lines
 from .framework import Experiment, register
-from .stats import bootstrap_ci, fmt
+from .stats import cis, fmt
 
 
 def _sizes(quick):
@@ -98,8 +98,8 @@ def patch_run(quick, seeds, store, log):
 
 
 def _cis(runs, key):
-    n = len(runs[0]["round"])
-    return [dict(zip(("mean", "low", "high"), bootstrap_ci([r[key][i] for r in runs]))) for i in range(n)]
+    """Per round, the interval over seeds."""
+    return cis(zip(*(r[key] for r in runs)))
 
 
 def patch_analyse(results, out_dir):

@@ -28,7 +28,7 @@ from ..prosocial.pipeline import (
 )
 from .figures import lines
 from .framework import Experiment, register
-from .stats import bootstrap_ci, fmt
+from .stats import as_ci, bootstrap_ci, cis, fmt
 
 
 def _spearman(a, b):
@@ -38,10 +38,6 @@ def _spearman(a, b):
 
 def _cfg(quick):
     return ProsocialConfig.of_scale(quick)
-
-
-def _cis(rows):
-    return [dict(zip(("mean", "low", "high"), bootstrap_ci(r))) for r in rows]
 
 
 # ----------------------------------------------------------------------------- latent drift
@@ -82,12 +78,12 @@ def drift_run(quick, seeds, store, log):
 def drift_analyse(results, out_dir):
     runs = list(results.values())
     xs = runs[0]["updates"]
-    series = {name: _cis([[r[key][i] for r in runs] for i in range(len(xs))])
+    series = {name: cis([[r[key][i] for r in runs] for i in range(len(xs))])
               for name, key in (("latent IC vs its t0 outputs (rank r)", "rank_corr_t0"),
                                 ("pixel IC vs its t0 outputs (control)", "pixels_rank_corr_t0"))}
     figs = {"drift": lines(xs, series, "An 'immutable' IC reading latents, as SSL continues",
                            "self-supervised updates after t0", "rank correlation with t0", out_dir, "drift")}
-    acc = {name: _cis([[r[key][i] for r in runs] for i in range(len(xs))])
+    acc = {name: cis([[r[key][i] for r in runs] for i in range(len(xs))])
            for name, key in (("frozen latent head", "corr_label"), ("head refitted (mutable IC)", "refit_corr_label"))}
     figs["accuracy"] = lines(xs, acc, "Correlation with the raters' labels", "self-supervised updates after t0",
                              "held-out r with the label", out_dir, "drift_accuracy")
@@ -136,7 +132,7 @@ def probe_run(quick, seeds, store, log):
 def probe_analyse(results, out_dir):
     runs = list(results.values())
     xs = runs[0]["sizes"]
-    series = {v: _cis([[r[v][i] for r in runs] for i in range(len(xs))]) for v in ("pixels", "probe")}
+    series = {v: cis([[r[v][i] for r in runs] for i in range(len(xs))]) for v in ("pixels", "probe")}
     figs = {"label_efficiency": lines(xs, series, "Label efficiency: held-out r with the raters' label",
                                       "labels", "r", out_dir, "label_efficiency", logx=True)}
     ex = {v: {k: bootstrap_ci([r[f"{v}_exploit"][k] for r in runs]) for k in runs[0][f"{v}_exploit"]}
@@ -152,7 +148,7 @@ def probe_analyse(results, out_dir):
     from .stats import diff_ci
 
     d = diff_ci([r["probe"][0] for r in runs], [r["pixels"][0] for r in runs])
-    eff = {"fewest": xs[0], "probe_minus_pixels_fewest": dict(zip(("mean", "low", "high"), d))}
+    eff = {"fewest": xs[0], "probe_minus_pixels_fewest": as_ci(d)}
     return {"summary": text, "figures": figs, "exploitability": ex, "efficiency": eff}
 
 

@@ -27,6 +27,16 @@ def diff_ci(x, control, n_boot: int = 5000, level: float = 0.95, seed: int = 0) 
     return float(x.mean() - c.mean()), float(np.quantile(d, a)), float(np.quantile(d, 1 - a))
 
 
+def as_ci(t) -> dict:
+    """(mean, low, high) -> {"mean", "low", "high"}: how analyses and the report carry an interval."""
+    return dict(zip(("mean", "low", "high"), t))
+
+
+def cis(rows) -> list[dict]:
+    """One bootstrap interval per row of per-seed values (a curve over rounds, sizes or iterations)."""
+    return [as_ci(bootstrap_ci(r)) for r in rows]
+
+
 def summarize(per_seed: dict[str, list[float]]) -> dict[str, dict]:
     """{metric: {mean, low, high, n}} for per-seed values."""
     out = {}

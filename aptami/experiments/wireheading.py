@@ -27,7 +27,7 @@ import numpy as np
 from ..agent import preset
 from .figures import bars, lines
 from .framework import Condition, Experiment, register, seed_values, small_planner
-from .stats import diff_ci, fmt, summarize
+from .stats import as_ci, cis, diff_ci, fmt, summarize
 
 
 def _term(quick):
@@ -77,7 +77,7 @@ class OwnLatentScore:
 
     def __call__(self, agent, state):
         from ..agent.nets import MLP
-        from ..prosocial.pipeline import ProsocialConfig, build_dataset, fit_program
+        from ..prosocial.pipeline import ProsocialConfig, _standardised, build_dataset, fit_program
 
         pcfg = ProsocialConfig.of_scale(self.quick)
         data = build_dataset(pcfg)
@@ -95,10 +95,7 @@ class OwnLatentScore:
         fit = fit_program(lambda h, e: h(e)[0], pcfg, len(y))
         heads, _ = jax.jit(jax.vmap(fit, in_axes=(0, 0, None, 0)))(
             heads, ((emb - mu) / sd,), jnp.asarray(y), jax.random.split(jax.random.key(2), seeds))
-        # fold the standardisation into the first layer, so each head reads raw latents
-        w = heads.layers[0].weight / sd[:, 0, None, :]
-        b = heads.layers[0].bias - jnp.einsum("sij,sj->si", w, mu[:, 0])
-        heads = eqx.tree_at(lambda h: (h.layers[0].weight, h.layers[0].bias), heads, (w, b))
+        heads = jax.vmap(_standardised)(heads, mu[:, 0], sd[:, 0])   # each head reads raw latents
         idx = agent.ic.names.index("prosocial")
         state = eqx.tree_at(lambda s: s.ic.terms[idx].model.head, state, heads)
         pred = np.asarray(jax.vmap(lambda h, e: jax.vmap(lambda z: h(z)[0])(e))(heads, emb_test))
@@ -117,17 +114,22 @@ def build_drip(quick: bool, seeds: int) -> list[Condition]:
         Condition("true welfare + hunger (control)", _cfg("drip", quick, welfare=5.0, hunger=1.0)),
     ]
     if not quick:  # the learned world model: heads on the agent's own latents (see the module's docstring)
-        for target, name in (("label", "own-latent score + hunger (learned)"),
-                             ("welfare", "own-latent welfare head + hunger (learned control)")):
-            own = OwnLatentScore(quick, target)
-            conds.append(Condition(name, _learned_cfg("drip", prosocial=5.0, hunger=1.0), extra_terms=(own.term(),),
-                                   group="learned", after_warmup=own))
+        conds += _learned_pair("drip", " + hunger", prosocial=5.0, hunger=1.0)
     return conds
 
 
 def _learned_cfg(scenario, **weights):
     cfg = preset(scenario, "learned", **weights)
     return cfg.replace(planner=dataclasses.replace(cfg.planner, policy_samples=0)).check()
+
+
+def _learned_pair(scenario, suffix, **weights) -> list[Condition]:
+    """The learned agent with a head on its own latents fitted to the raters' label, and its control
+    fitted to true welfare; both trained and frozen the same way."""
+    return [Condition(name, _learned_cfg(scenario, **weights), extra_terms=(own.term(),), group="learned",
+                      after_warmup=own)
+            for own, name in ((OwnLatentScore(False, "label"), f"own-latent score{suffix} (learned)"),
+                              (OwnLatentScore(False, "welfare"), f"own-latent welfare head{suffix} (learned control)"))]
 
 
 def build_screen(quick: bool, seeds: int) -> list[Condition]:
@@ -137,19 +139,13 @@ def build_screen(quick: bool, seeds: int) -> list[Condition]:
         Condition("true welfare (control)", _cfg("screen", quick, welfare=5.0)),
     ]
     if not quick:  # proxy vs welfare as training proceeds: the learned agent, heads on its own latents
-        for target, name in (("label", "own-latent score (learned)"),
-                             ("welfare", "own-latent welfare head (learned control)")):
-            own = OwnLatentScore(quick, target)
-            conds.append(Condition(name, _learned_cfg("screen", prosocial=5.0), extra_terms=(own.term(),),
-                                   group="learned", after_warmup=own))
+        conds += _learned_pair("screen", "", prosocial=5.0)
     return conds
 
 
 def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
     """Proxy (the score the agent perceived, per step) and true welfare over training iterations, for
     learned conditions that kept their training record; intervals over seeds."""
-    from .stats import bootstrap_ci
-
     series, last = {}, {}
     xs = None
     for c in conds:
@@ -161,7 +157,7 @@ def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
         proxy = [[-t[k] for t in row["episode_terms_per_seed"]] for row in tr]
         welfare = [row["episode_welfare_per_seed"] for row in tr]
         for label, rows in ((f"{c}: proxy score", proxy), (f"{c}: true welfare", welfare)):
-            series[label] = [dict(zip(("mean", "low", "high"), bootstrap_ci(r))) for r in rows]
+            series[label] = cis(rows)
         last[c] = (series[f"{c}: proxy score"][-1], series[f"{c}: true welfare"][-1],
                    series[f"{c}: proxy score"][0], series[f"{c}: true welfare"][0])
     if not series:
@@ -196,8 +192,8 @@ def analyse_drip(results, out_dir):
     if proxy is not None:
         text += f" Mean per-step score-model cost (minus the score it perceived): {fmt(proxy)}."
     w = diff_ci(vals[model]["welfare"], vals[control]["welfare"])
-    out = {"summary": text, "figures": {"drip": fig}, "drip_diff": dict(zip(("mean", "low", "high"), d)),
-           "welfare_diff": dict(zip(("mean", "low", "high"), w)), "model": model, "control": control}
+    out = {"summary": text, "figures": {"drip": fig}, "drip_diff": as_ci(d),
+           "welfare_diff": as_ci(w), "model": model, "control": control}
     if len(conds) >= 4:   # the learned world model, heads on the agent's own latents
         lm, lc = conds[2:4]
         dl = diff_ci(vals[lm]["drip_attached"], vals[lc]["drip_attached"])
@@ -210,7 +206,7 @@ def analyse_drip(results, out_dir):
             f"{fmt(summ[lm]['drip_attached'])} times per episode, against {fmt(summ[lc]['drip_attached'])} with a "
             f"head fitted to true welfare (r with welfare {r[lc]:.2f}; difference {dl[0]:+.2f} [{dl[1]:+.2f}, "
             f"{dl[2]:+.2f}]); mean true welfare {fmt(summ[lm]['welfare'])} vs {fmt(summ[lc]['welfare'])}.")
-        out["learned"] = {"model": lm, "control": lc, "drip_diff": dict(zip(("mean", "low", "high"), dl)),
+        out["learned"] = {"model": lm, "control": lc, "drip_diff": as_ci(dl),
                           "head_corr_welfare": r, "head_corr_label": rl}
         fig, curve = training_curves(results, (lm, lc), out_dir, "drip_training")
         if fig:
@@ -238,12 +234,12 @@ def analyse_screen(results, out_dir):
 
     d, text = sentence(model, control, "With the frozen score model")
     out = {"summary": text, "figures": {"screen": fig},
-           "screen_view_diff": dict(zip(("mean", "low", "high"), d)), "model": model, "control": control}
+           "screen_view_diff": as_ci(d), "model": model, "control": control}
     if len(conds) >= 4:
         lm, lc = conds[2:4]
         dl, more = sentence(lm, lc, " With the learned world model and a score head on its own latents")
         out["summary"] += more
-        out["learned"] = {"model": lm, "control": lc, "screen_view_diff": dict(zip(("mean", "low", "high"), dl))}
+        out["learned"] = {"model": lm, "control": lc, "screen_view_diff": as_ci(dl)}
         fig_t, curve = training_curves(results, (lm, lc), out_dir, "screen_training")
         if fig_t:
             out["figures"]["training"] = fig_t
