@@ -107,10 +107,10 @@ class Curiosity(Term):
 
 
 class Task(Term):
-    """Fulfilling a program: minus progress (items delivered, goal reached; half a delivery for
-    picking up an item someone ordered, given back if it is dropped: potential-based, so it cannot
-    be farmed), plus the walking distance to the goal its navigation sense reports (0 without a
-    goal). A learned world model must predict these readings for imagined states; the oracle
+    """Fulfilling a program: minus progress (items delivered, goal reached; a quarter to half a
+    delivery for holding an item someone ordered, more the closer it is carried to them, given
+    back if it is dropped: potential-based, so it cannot be farmed), plus the walking distance to
+    the goal its navigation sense reports (0 without a goal). A learned world model must predict these readings for imagined states; the oracle
     reads them off the simulator."""
 
     def value(self, p):

@@ -345,9 +345,10 @@ class House:
             "pain": pain.astype(f32),
             "energy": energy.astype(f32),
             "task": (deliver.sum() + at_goal).astype(f32),
-            # change in holding an item some human needs (the robot knows its orders): a potential,
-            # so picking up counts only as long as the item is not dropped
-            "order": _holding_order(held, need, active).astype(f32) - _holding_order(s.held, s.need, active),
+            # change in a potential: holding an item some human needs (the robot knows its orders),
+            # more the closer it is carried to that human; picking up counts only while held
+            "order": _order_potential(held, need, active, robot_pos, human_pos, w)
+            - _order_potential(s.held, s.need, active, s.robot_pos, s.human_pos, w),
             "agency": agency,
             "terminated": terminated,
             "truncated": truncated,
@@ -423,8 +424,18 @@ class House:
         return self.proprio(nxt), nxt, done, info
 
 
-def _holding_order(held, need, active):
-    return jnp.any(active & (held >= 1) & (held <= N_ITEMS) & (need == held))
+ORDER_REACH = 16.0  # cells over which carrying an ordered item towards its requester counts
+
+
+def _order_potential(held, need, active, robot_pos, human_pos, width):
+    """0 unless the robot holds an item an active human needs; then 1/2 + 1/2 closeness to the
+    nearest such human (1 when adjacent, 1/2 at ORDER_REACH cells or more). Delivering ends it,
+    so a fetch earns the same total as before (1/2 pick-up + 1/2 delivery, via the Task term),
+    but the way to the requester is no longer flat: random experience can learn it."""
+    wants = active & (held >= 1) & (held <= N_ITEMS) & (need == held)
+    d = jnp.abs(human_pos // width - robot_pos // width) + jnp.abs(human_pos % width - robot_pos % width)
+    close = jnp.clip(1.0 - (d - 1).astype(jnp.float32) / ORDER_REACH, 0.0, 1.0)
+    return jnp.max(jnp.where(wants, 0.5 + 0.5 * close, 0.0))
 
 
 def _mix32(x):
