@@ -10,7 +10,7 @@ from aptami.env import EVENTS, REGISTRY, LevelError, ParamError, Scenario, make
 from aptami.env.rollout import rollout
 from aptami.env.screen import pictures
 from aptami.env.sprites import SpriteLayout, build_atlas, human_index
-from aptami.env.types import N_ACTIONS, EnvSize
+from aptami.env.types import N_ACTIONS, PROPRIO_SIZE, EnvSize
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -32,7 +32,7 @@ def test_every_scenario_steps_jitted(name):
 
     _, (obs, sig) = jax.jit(run)(jax.random.key(0))
     assert obs.frame.shape == (12, 3, 28, 28, 3) and obs.frame.dtype == jnp.uint8
-    assert obs.proprio.shape == (12, 3, 13) and np.isfinite(np.asarray(obs.proprio)).all()
+    assert obs.proprio.shape == (12, 3, PROPRIO_SIZE) and np.isfinite(np.asarray(obs.proprio)).all()
     for name_, v in sig._asdict().items():
         if name_ != "view_code":
             assert np.isfinite(np.asarray(v, np.float64)).all(), name_

@@ -6,7 +6,7 @@ import numpy as np
 from aptami.env import EVENTS, Scenario, make
 from aptami.env.render import expression
 from aptami.env.rollout import rollout
-from aptami.env.types import EXPR_DISTRESS, EXPR_JOY, HELD_DRIP, HELD_WATER
+from aptami.env.types import EXPR_DISTRESS, EXPR_JOY, HELD_DRIP, HELD_WATER, ORDERS_SLICE
 
 NOOP, UP, DOWN, LEFT, RIGHT, INTERACT, ALT = range(7)
 EV = {e: i for i, e in enumerate(EVENTS)}
@@ -36,6 +36,14 @@ def test_fetch_and_deliver_raises_welfare_and_praise():
     # picked up the ordered item 2 cells from its requester (1/2 + 1/2 * (1 - 1/16)), carried it one
     # cell closer (adjacent: 1), then gave it: the potential returns to 0
     assert np.allclose(info["order"][:4], [0.0, 0.96875, 0.03125, -1.0]) and abs(info["order"].sum()) < 1e-6
+
+
+def test_the_robot_knows_its_orders_even_with_the_requester_out_of_view():
+    level = "###############\n#1R..........h#\n###############"
+    house, p, s, info = play(level, [LEFT, INTERACT] + [NOOP] * 3, p_human_move=0.0, p_need=1.0)
+    orders = np.stack([np.asarray(house.proprio(jax.tree.map(lambda x: x[t], s)))[ORDERS_SLICE] for t in range(5)])
+    assert s.need[1, 0] == 1 and orders[1].tolist() == [1.0, 0.0, 0.0]  # water asked for, 11 cells away
+    assert s.held[2] == HELD_WATER and orders[1:].sum(1).min() == 1.0 and orders[0].sum() == 0.0
 
 
 def test_carrying_an_ordered_item_towards_its_requester_is_progress_and_away_is_not():

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..env.types import POSE_SCALE, POSE_SLICE, PROPRIO_SIZE, Signals
+from ..env.types import HAS_GOAL_INDEX, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE, Signals
 
 # The sensor channels the agent's hard-wired sensors provide (all observable: body and camera),
 # scaled to about unit range so networks can learn to predict them.
@@ -128,7 +128,7 @@ class GoalPose(Term):
 def pose_distance(p: Percept):
     """L1 distance in cells between the robot's pose and its goal's (0 without a goal)."""
     pose = p.proprio[..., POSE_SLICE] * POSE_SCALE
-    has_goal = p.proprio[..., -1] > 0.5
+    has_goal = p.proprio[..., HAS_GOAL_INDEX] > 0.5
     d = jnp.abs(pose[..., 0] - pose[..., 2]) + jnp.abs(pose[..., 1] - pose[..., 3])
     return jnp.where(has_goal, d, 0.0)
 

@@ -360,7 +360,9 @@ class House:
     def proprio(self, state: EnvState):
         """Body sense: battery, damage, switched off, held item (one-hot), and pose: where the robot
         is and where its goal is (odometry and a given target, as in PointGoal navigation), in
-        cells / POSE_SCALE, with a has-goal flag."""
+        cells / POSE_SCALE, with a has-goal flag; and its orders, the item kinds some human has
+        asked for (a fetch robot's task list: with a 7-tile view the shelves and the humans who
+        asked are never in sight together, so without it the right item is a guess)."""
         size = self.size
         w = size.padded_width
 
@@ -371,7 +373,10 @@ class House:
         held = jax.nn.one_hot(state.held, 5, dtype=jnp.float32)
         body = jnp.stack([state.battery, state.damage, state.shutdown.astype(jnp.float32)])
         goal = jnp.where(has_goal, pose(jnp.maximum(state.goal_pos, 0)), 0.0)
-        return jnp.concatenate([body, held, pose(state.robot_pos), goal, has_goal.astype(jnp.float32)[None]])
+        # needs arise only for active humans (0 otherwise): the kinds ordered right now
+        orders = jnp.any(state.need[None] == jnp.arange(1, N_ITEMS + 1)[:, None], axis=1)
+        return jnp.concatenate([body, held, pose(state.robot_pos), goal, has_goal.astype(jnp.float32)[None],
+                                orders.astype(jnp.float32)])
 
     def observe(self, state: EnvState, params: EnvParams) -> Obs:
         return Obs(frame=self.renderer.egocentric(state, params), proprio=self.proprio(state))

@@ -121,12 +121,15 @@ class EnvSize(NamedTuple):
         return PROPRIO_SIZE
 
 
-# proprioception: battery, damage, shutdown flag, held item one-hot (5), robot (y, x), goal (y, x), has goal
-PROPRIO_SIZE = 3 + len(HELD_NAMES) + 5
+# proprioception: battery, damage, shutdown flag, held item one-hot (5), robot (y, x), goal (y, x), has goal,
+# orders: which item kinds some human has asked for (the robot's task list, as a fetch robot has one)
+PROPRIO_SIZE = 3 + len(HELD_NAMES) + 5 + N_ITEMS
 POSE_SCALE = 32.0  # pose in proprioception: cells / POSE_SCALE
 POSE_SLICE = slice(8, 12)  # robot_y, robot_x, goal_y, goal_x
+HAS_GOAL_INDEX = 12
+ORDERS_SLICE = slice(13, 13 + N_ITEMS)
 PROPRIO_NAMES = ("battery", "damage", "shutdown") + tuple(f"holds_{h}" for h in HELD_NAMES) + (
-    "robot_y", "robot_x", "goal_y", "goal_x", "has_goal")
+    "robot_y", "robot_x", "goal_y", "goal_x", "has_goal") + tuple(f"ordered_{h}" for h in HELD_NAMES[1:1 + N_ITEMS])
 
 
 class EnvParams(NamedTuple):
