@@ -135,6 +135,13 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     p_hat_pred = jax.vmap(jax.vmap(wm.proprio_head))(pm)
     heads = (jnp.mean((s_hat - batch["sensors"]) ** 2)
              + jnp.mean((p_hat - batch["next_proprio"]) ** 2) + jnp.mean((p_hat_pred - batch["next_proprio"]) ** 2))
+    # ... and along the multi-step rollout, where the planner reads them: a head trained only on
+    # one-step predictions meets imagined latents it never saw and the planner finds its errors
+    roll_z = preds.mean(2)                                            # [B, steps, D]
+    prev_z = jnp.concatenate([z[:, :1], roll_z[:, :-1]], 1)
+    s_roll = jax.vmap(jax.vmap(lambda zz, aa, zp: wm.read(zz, aa, zp)[0]))(prev_z, a_vec[:, :steps], roll_z)
+    s_err = jnp.mean((s_roll - batch["sensors"][:, :steps]) ** 2, axis=2)
+    heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
     loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads
     metrics = {"z": jax.lax.stop_gradient(z), "zn": jax.lax.stop_gradient(zn), "wm_loss": loss,
