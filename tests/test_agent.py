@@ -236,3 +236,15 @@ def test_the_agent_lives_in_a_foreign_gymnasium_world():
     out = run(Corridor(), 120, cfg, prefill=40)
     assert len(out["episode_returns"]) >= 3
     assert int(out["state"].memory.size) == 120 and int(out["state"].updates) > 50
+
+
+def test_a_run_folder_is_resumed_only_by_the_code_that_wrote_it(monkeypatch):
+    """A changed loss with unchanged parameter shapes must not continue another code's weights."""
+    import aptami.util
+    from aptami.agent.runner import run_dir
+
+    cfg = preset("two-rooms")
+    before = run_dir("runs/agents", cfg, 2)
+    assert run_dir("runs/agents", cfg, 2) == before
+    monkeypatch.setattr(aptami.util, "code_fingerprint", lambda: "0.1.0+changed")
+    assert run_dir("runs/agents", cfg, 2) != before

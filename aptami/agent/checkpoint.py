@@ -24,9 +24,11 @@ FORMAT = 1
 
 
 def config_hash(cfg: AgentConfig) -> str:
-    from .. import __version__
+    """Names a run folder: the configuration and the code that trains it, so a run is resumed only by
+    the same code (a changed loss with unchanged shapes would otherwise continue old weights)."""
+    from ..util import code_fingerprint
 
-    blob = json.dumps({"config": to_dict(cfg), "version": __version__}, sort_keys=True, default=str)
+    blob = json.dumps({"config": to_dict(cfg), "code": code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

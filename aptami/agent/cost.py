@@ -109,9 +109,9 @@ class Curiosity(Term):
 class Task(Term):
     """Fulfilling a program: minus progress (items delivered, goal reached; a quarter to half a
     delivery for holding an item someone ordered, more the closer it is carried to them, given
-    back if it is dropped: potential-based, so it cannot be farmed), plus the walking distance to
-    the goal its navigation sense reports (0 without a goal). A learned world model must predict these readings for imagined states; the oracle
-    reads them off the simulator."""
+    back if it is dropped: potential-based, so it cannot be farmed in the real world), plus the
+    walking distance to the goal its navigation sense reports (0 without a goal). A learned world
+    model must predict these readings for imagined states; the oracle reads them off the simulator."""
 
     def value(self, p):
         return -channel(p, "task") - 0.5 * channel(p, "order") + channel(p, "goal_dist")

@@ -1,0 +1,111 @@
+"""Where does a learned agent's plan cost come from? An audit of Mode-2 planning against the truth.
+
+    python scripts/plan_audit.py RUN_FOLDER [--steps 200] [--every 4]
+
+For trained agents (a run folder of `aptami train`), act with the planner for `steps` from a fresh
+episode of their scenario; at every `every`-th decision take the plan the planner chose and compare,
+open loop over the planning horizon, what the world model imagined with what the true simulator does
+with the same action sequence from the same state:
+  - the discounted imagined IC over the horizon and the critic's discounted terminal value,
+  - the discounted real IC of the same sequence (the sensors of the real steps, the same IC),
+  - per sensor channel the IC reads, imagined vs real (discounted sums).
+A planner whose imagined IC is far below the real one is exploiting its world model's errors;
+one whose critic term carries the promise is exploiting the critic.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from aptami.agent import checkpoint  # noqa: E402
+from aptami.agent.agent import _resting_sensors  # noqa: E402
+from aptami.agent.cost import SENSOR_INDEX, Percept, sensors_from_signals  # noqa: E402
+from aptami.agent.oracle import LearnedModel  # noqa: E402
+from aptami.util import enable_compilation_cache  # noqa: E402
+
+CHANNELS = ("task", "order", "goal_dist")
+
+
+def audit(folder, steps: int, every: int):
+    agent, state, _ = checkpoint.load(folder)
+    pc = agent.cfg.planner
+    gamma, h = pc.gamma, pc.horizon
+    weights = agent.configurator.base
+    disc = gamma ** jnp.arange(h)
+    house, p = agent.house, agent.env_params
+
+    def one(st, key):
+        k_reset, k_run = jax.random.split(key)
+        es = house.reset_state(k_reset, p)
+        obs = house.observe(es, p)
+        st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
+                         plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
+        st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "plan", "state", "cost"))
+        model = LearnedModel(st.wm, agent.novelty_of_latent, st.counts, None)
+
+        def imagined(z, seq):
+            def body(m, a):
+                m2, percept, _ = model.step(m, jax.nn.one_hot(a, agent.n_actions), None)
+                return m2, (st.ic(percept, weights)[0], percept.sensors)
+
+            z_end, (c, sens) = jax.lax.scan(body, z, seq)
+            value = gamma ** h * st.critic(z_end) if pc.use_critic else jnp.zeros(())
+            return jnp.sum(disc * c), value, jnp.sum(disc[:, None] * sens, 0)
+
+        def real(es, seq, k):
+            def body(carry, x):
+                s, alive = carry
+                a, kk = x
+                s2, info = house.step_state(kk, s, a, p)
+                sig = house.signals(s2, info, p)
+                sens = sensors_from_signals(sig)
+                percept = Percept(sens, house.proprio(s2), jnp.zeros(zdim))  # the task terms read no latent
+                c = st.ic(percept, weights)[0] * alive
+                return (s2, alive * (1.0 - info["done"].astype(jnp.float32))), (c, sens * alive)
+
+            _, (c, sens) = jax.lax.scan(body, (es, jnp.ones(())), (seq, jax.random.split(k, h)))
+            return jnp.sum(disc * c), jnp.sum(disc[:, None] * sens, 0)
+
+        zdim = tr["z"].shape[-1]
+        idx = jnp.arange(0, steps, every)
+        pick = lambda x: x[idx]  # noqa: E731
+        z, plans, states = pick(tr["z"]), pick(tr["plan"]), jax.tree.map(pick, tr["state"])
+        ic_hat, v_hat, s_hat = jax.vmap(imagined)(z, plans)
+        ic_real, s_real = jax.vmap(real)(states, plans, jax.random.split(jax.random.key(5), idx.size))
+        return ic_hat, v_hat, s_hat, ic_real, s_real, tr["cost"]
+
+    seeds = int(np.asarray(state.env_steps).shape[0])
+    out = jax.jit(jax.vmap(one))(state, jax.random.split(jax.random.key(11), seeds))
+    ic_hat, v_hat, s_hat, ic_real, s_real, cost = (np.asarray(x) for x in out)
+    ch = [SENSOR_INDEX[c] for c in CHANNELS]
+    return {
+        "seeds": seeds, "decisions_per_seed": int(ic_hat.shape[1]), "horizon": h, "use_critic": pc.use_critic,
+        "imagined_ic": float(ic_hat.mean()), "critic_terminal": float(v_hat.mean()),
+        "real_ic_same_plan": float(ic_real.mean()), "realised_cost_per_step": float(cost.mean()),
+        "channels_imagined": {c: float(s_hat[..., i].mean()) for c, i in zip(CHANNELS, ch)},
+        "channels_real": {c: float(s_real[..., i].mean()) for c, i in zip(CHANNELS, ch)},
+        "per_seed_imagined_ic": [float(x) for x in ic_hat.mean(1)],
+        "per_seed_real_ic": [float(x) for x in ic_real.mean(1)],
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--every", type=int, default=4)
+    a = ap.parse_args(argv)
+    if a.steps <= 0 or a.every <= 0:
+        raise SystemExit("--steps and --every must be positive")
+    enable_compilation_cache()
+    print(json.dumps(audit(a.run, a.steps, a.every), indent=1))
+
+
+if __name__ == "__main__":
+    main()
