@@ -126,8 +126,8 @@ class EnvSize(NamedTuple):
 PROPRIO_SIZE = 3 + len(HELD_NAMES) + 5 + N_ITEMS
 POSE_SCALE = 32.0  # pose in proprioception: cells / POSE_SCALE
 POSE_SLICE = slice(8, 12)  # robot_y, robot_x, goal_y, goal_x
-HAS_GOAL_INDEX = 12
-ORDERS_SLICE = slice(13, 13 + N_ITEMS)
+HAS_GOAL_INDEX = POSE_SLICE.stop
+ORDERS_SLICE = slice(HAS_GOAL_INDEX + 1, PROPRIO_SIZE)
 PROPRIO_NAMES = ("battery", "damage", "shutdown") + tuple(f"holds_{h}" for h in HELD_NAMES) + (
     "robot_y", "robot_x", "goal_y", "goal_x", "has_goal") + tuple(f"ordered_{h}" for h in HELD_NAMES[1:1 + N_ITEMS])
 
