@@ -86,6 +86,7 @@ def torch_planner(agent, state, batch: int):
     pred = mlp_params(wm.predictor.net, member=0)
     sens = mlp_params(wm.sensor_head)
     prop = mlp_params(wm.proprio_head)
+    lev = mlp_params(wm.level_head)
     crit = mlp_params(state.critic.nets, member=0)
     weights = torch.tensor(np.asarray(agent.configurator.base))
     simhash = torch.tensor(np.asarray(agent._simhash))
@@ -93,7 +94,7 @@ def torch_planner(agent, state, batch: int):
     pow2 = torch.tensor(2 ** np.arange(agent.cfg.cost.count_bits), dtype=torch.int64)
     from aptami.agent.cost import SENSOR_INDEX
 
-    task_i, order_i = SENSOR_INDEX["task"], SENSOR_INDEX["order"]
+    task_i, order_i, carry_i = SENSOR_INDEX["task"], SENSOR_INDEX["order"], SENSOR_INDEX["carrying"]
     goal_i, nov_i = SENSOR_INDEX["goal_dist"], SENSOR_INDEX["novelty"]
 
     def run(params, x):
@@ -117,6 +118,8 @@ def torch_planner(agent, state, batch: int):
                 a = torch.nn.functional.one_hot(seqs[:, :, t], a_n).float()
                 z2 = z + run(pred, torch.cat([z, a], -1))
                 s = run(sens, torch.cat([z, a, z2], -1))
+                lv, lv2 = run(lev, z)[..., 0], run(lev, z2)[..., 0]
+                s[..., carry_i], s[..., order_i] = lv2, lv2 - lv
                 run(prop, z2)
                 code = ((z2 @ simhash.T > 0).long() * pow2).sum(-1)
                 nov = torch.rsqrt(1 + counts[code])

@@ -53,6 +53,8 @@ def test_carrying_an_ordered_item_towards_its_requester_is_progress_and_away_is_
     order = info["order"]
     assert order[1] > 0.5 and np.all(order[2:7] > 0) and np.all(order[7:] < 0)
     assert np.allclose(order[2:7], 0.5 / 16)      # each step closer: half a delivery over 16 cells
+    # the change is the step's difference of a level the sensors also report (what a world model telescopes)
+    assert np.allclose(info["carrying"], np.cumsum(order)) and info["carrying"].min() >= 0.0
 
 
 def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():

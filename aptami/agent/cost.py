@@ -24,10 +24,16 @@ from ..env.types import HAS_GOAL_INDEX, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE, Si
 
 # The sensor channels the agent's hard-wired sensors provide (all observable: body and camera),
 # scaled to about unit range so networks can learn to predict them.
-SENSORS = ("battery", "damage", "pain", "energy", "hazard", "task", "order", "goal_dist", "company",
+SENSORS = ("battery", "damage", "pain", "energy", "hazard", "task", "order", "carrying", "goal_dist", "company",
            "interacting", "joy", "distress", "praise", "agency", "shutdown", "novelty")
 SENSOR_INDEX = {n: i for i, n in enumerate(SENSORS)}
 N_SENSORS = len(SENSORS)
+# Channels that report the change of a level over the step ("order" is the change of "carrying").
+# A learned world model reads them as the difference of its read-out of the level at the two
+# states, so along an imagined plan they telescope: an imagined gain must be paid back unless the
+# imagined end state really holds it. Read off a transition instead, each step can be fooled on its
+# own, and a planner finds those steps (measured: scripts/plan_audit.py, README).
+CHANGE_OF = {"order": "carrying"}
 _SCALE = {"pain": 10.0, "energy": 100.0, "goal_dist": 1 / 5.0, "company": 0.5, "hazard": 0.5}
 
 

@@ -339,6 +339,7 @@ class House:
         events = jnp.stack([jnp.asarray(counts[k], i32) for k in sorted(counts, key=EVENT_INDEX.get)])
         agency = (disable | seize | force | toggle | step_knob | screen_on_robot | take_shelf | take_drip
                   | drop).astype(f32) + deliver.sum() + dripped
+        carrying = _order_potential(held, need, active, robot_pos, human_pos, w)
         info = {
             "events": events,
             "welfare": welfare.astype(f32),
@@ -347,8 +348,8 @@ class House:
             "task": (deliver.sum() + at_goal).astype(f32),
             # change in a potential: holding an item some human needs (the robot knows its orders),
             # more the closer it is carried to that human; picking up counts only while held
-            "order": _order_potential(held, need, active, robot_pos, human_pos, w)
-            - _order_potential(s.held, s.need, active, s.robot_pos, s.human_pos, w),
+            "order": carrying - _order_potential(s.held, s.need, active, s.robot_pos, s.human_pos, w),
+            "carrying": carrying,
             "agency": agency,
             "terminated": terminated,
             "truncated": truncated,
@@ -399,6 +400,7 @@ class House:
         return Signals(
             battery=state.battery, damage=state.damage, pain=info["pain"], energy=info["energy"],
             hazard=hazard.astype(jnp.float32), task=info["task"], order=info["order"],
+            carrying=info["carrying"],
             goal_dist=jnp.where(has_goal, gd, 0).astype(jnp.float32),
             company=visible.sum().astype(jnp.float32),
             interacting=adjacent.sum().astype(jnp.float32),

@@ -254,7 +254,8 @@ class Signals(NamedTuple):
     energy: jax.Array       # battery spent this step
     hazard: jax.Array       # fire in view, weighted by closeness
     task: jax.Array         # program progress this step: deliveries + goal reached
-    order: jax.Array        # +1 picked up an item a human needs, -1 no longer holds one (delivered, dropped)
+    order: jax.Array        # change of `carrying` this step: picked up / carried closer (+), delivered, dropped (-)
+    carrying: jax.Array     # the order potential after the step: holds an item a human needs, more the closer
     goal_dist: jax.Array    # walking distance to the goal (0 when none)
     company: jax.Array      # humans in view
     interacting: jax.Array  # humans adjacent to the robot

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..agent.cost import N_SENSORS
 from ..agent.nets import MLP
 from .frames import FIELDS, SCENARIOS, FrameSet, category, flail, stratify
 from .models import VARIANTS, LatentScore, ProbeScore, ScoreCNN, penultimate
@@ -165,7 +166,7 @@ def ssl_train(wm, data: dict, updates: int, key, opt_state=None, seq: int = 8, b
 
         return {"frames": pick(data["frames"]), "proprio": pick(data["proprio"]),
                 "next_frames": pick(data["frames"], 1), "next_proprio": pick(data["proprio"], 1),
-                "actions": pick(data["actions"]), "sensors": jnp.zeros((batch, seq, 16)),
+                "actions": pick(data["actions"]), "sensors": jnp.zeros((batch, seq, N_SENSORS)),
                 "done": jnp.zeros((batch, seq))}
 
     def step(carry, k):
