@@ -1,8 +1,10 @@
 """The experiment framework: results store, resume, statistics, and experiments producing their figures."""
 import dataclasses
+import json
 import math
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -50,6 +52,8 @@ def test_runs_are_stored_resumed_and_never_silently_reused(tiny_experiment, tmp_
     assert (tmp_path / "experiments" / "test-tiny" / "analysis.json").exists()
     rows = Store(tmp_path).list(experiment="test-tiny")
     assert len(rows) == 1 and (Path(rows[0]["path"]) / "episode.gif").exists()
+    machine = json.loads((Path(rows[0]["path"]) / "config.json").read_text())["machine"]
+    assert machine["backend"] == jax.default_backend() and machine["jax"] == jax.__version__  # provenance
     # an interrupted experiment resumes: the finished condition is found, only the new one runs
     chosen["names"] = ["a", "b"]
     logs.clear()

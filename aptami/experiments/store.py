@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 
+def machine() -> dict:
+    """Where a run was computed (provenance only, not part of its key: the same code and config on
+    another machine is the same run, though floating point may differ in the last digits)."""
+    import platform
+
+    import jax
+
+    dev = jax.devices()[0]
+    return {"backend": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
+            "jax": jax.__version__, "host": platform.machine()}
+
+
 def run_key(experiment: str, condition: str, config: dict) -> str:
     blob = json.dumps({"experiment": experiment, "condition": condition, "config": config,
                        "code": code_fingerprint()}, sort_keys=True, default=str)
@@ -77,8 +89,8 @@ class Store:
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         (tmp / "config.json").write_text(json.dumps({"experiment": experiment, "condition": condition,
-                                                     "code": code_fingerprint(), "config": config}, indent=1,
-                                                    default=str))
+                                                     "code": code_fingerprint(), "machine": machine(),
+                                                     "config": config}, indent=1, default=str))
         for name, data in (files or {}).items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
