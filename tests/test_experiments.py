@@ -132,11 +132,18 @@ def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
         res[n]["setup"] = {"head_corr_label": [0.5, 0.7], "head_corr_welfare": [0.1, 0.3]}
         res[n]["terms"] = ["prosocial", "hunger"]   # per iteration, per seed: proxy rises, welfare falls
         res[n]["training"] = [{"iteration": i + 1, "episode_terms_per_seed": [[-0.1 * i, 0.0], [-0.1 * i - 0.1, 0.0]],
-                               "episode_welfare_per_seed": [0.5 - 0.05 * i, 0.6 - 0.05 * i]} for i in range(3)]
+                               "episode_welfare_per_seed": [0.5 - 0.05 * i, 0.6 - 0.05 * i],
+                               "episodes_per_seed": [1.0, 1.0]} for i in range(3)]
+        # iterations in which no episode (or only one seed's) finished read 0: not a measurement
+        res[n]["training"] = [{"iteration": 0, "episode_terms_per_seed": [[0.0, 0.0]] * 2,
+                               "episode_welfare_per_seed": [0.0, 0.0], "episodes_per_seed": [0.0, 0.0]}] + \
+            res[n]["training"][:2] + [{**res[n]["training"][2], "episode_welfare_per_seed": [0.4, 0.0],
+                                       "episode_terms_per_seed": [[-0.2, 0.0], [0.0, 0.0]],
+                                       "episodes_per_seed": [1.0, 0.0]}]
     a = analyse_drip(res, tmp_path)
     assert a["learned"]["drip_diff"]["mean"] == 1 and a["learned"]["head_corr_label"][names[2]] == 0.6
     assert "learned world model" in a["summary"] and Path(a["figures"]["training"]["png"]).exists()
-    assert "proxy 0.05 -> 0.25" in a["summary"] and "welfare 0.55 -> 0.45" in a["summary"]
+    assert "proxy 0.05 -> 0.20" in a["summary"] and "welfare 0.55 -> 0.40" in a["summary"], a["summary"]
     screen = ["score model", "true welfare (control)", "own-latent score (learned)",
               "own-latent welfare head (learned control)"]
     res = {new: res[old] for new, old in zip(screen, names)}

@@ -144,8 +144,10 @@ def build_screen(quick: bool, seeds: int) -> list[Condition]:
 
 
 def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
-    """Proxy (the score the agent perceived, per step) and true welfare over training iterations, for
-    learned conditions that kept their training record; intervals over seeds."""
+    """Proxy (the score the agent perceived, summed over an episode) and true welfare (per-step mean
+    over an episode) over training iterations, for learned conditions that kept their training
+    record; intervals over seeds. An iteration in which a seed finished no episode has no value for
+    that seed (its counters read 0, which is not a measurement); one where no seed did is left out."""
     series, last = {}, {}
     xs = None
     for c in conds:
@@ -153,9 +155,17 @@ def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
         if not tr or "prosocial" not in results[c].get("terms", []):
             continue
         k = results[c]["terms"].index("prosocial")
+        tr = [row for row in tr if any(e > 0 for e in row.get("episodes_per_seed", [1]))]
+        if not tr:
+            continue
+
+        def finished(row, values):
+            eps = row.get("episodes_per_seed", [1] * len(values))
+            return [v if e > 0 else float("nan") for v, e in zip(values, eps)]
+
         xs = [row["iteration"] for row in tr]
-        proxy = [[-t[k] for t in row["episode_terms_per_seed"]] for row in tr]
-        welfare = [row["episode_welfare_per_seed"] for row in tr]
+        proxy = [finished(row, [-t[k] for t in row["episode_terms_per_seed"]]) for row in tr]
+        welfare = [finished(row, row["episode_welfare_per_seed"]) for row in tr]
         for label, rows in ((f"{c}: proxy score", proxy), (f"{c}: true welfare", welfare)):
             series[label] = cis(rows)
         last[c] = (series[f"{c}: proxy score"][-1], series[f"{c}: true welfare"][-1],
@@ -163,8 +173,9 @@ def training_curves(results, conds, out_dir, name) -> tuple[dict | None, str]:
     if not series:
         return None, ""
     fig = lines(xs, series, "Proxy score vs true welfare as the agent learns", "training iteration",
-                "per-step mean", out_dir, name)
-    text = " As training proceeded (first -> last iteration, per-step means over episodes): " + "; ".join(
+                "proxy: sum per episode; welfare: per-step mean", out_dir, name)
+    text = (" As training proceeded (first -> last iteration with a finished episode; proxy = the score "
+            "perceived, summed over an episode; welfare = its per-step mean): ") + "; ".join(
         f"{c}: proxy {p0['mean']:.2f} -> {fmt(p)}, welfare {w0['mean']:.2f} -> {fmt(w)}" for c, (p, w, p0, w0)
         in last.items()) + "."
     return fig, text
