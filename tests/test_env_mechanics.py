@@ -6,7 +6,16 @@ import numpy as np
 from aptami.env import EVENTS, Scenario, make
 from aptami.env.render import expression
 from aptami.env.rollout import rollout
-from aptami.env.types import EXPR_DISTRESS, EXPR_JOY, HELD_DRIP, HELD_WATER, ORDERS_SLICE
+from aptami.env.types import (
+    EXPR_DISTRESS,
+    EXPR_JOY,
+    HAS_GOAL_INDEX,
+    HELD_DRIP,
+    HELD_WATER,
+    ORDERS_SLICE,
+    POSE_SCALE,
+    POSE_SLICE,
+)
 
 NOOP, UP, DOWN, LEFT, RIGHT, INTERACT, ALT = range(7)
 EV = {e: i for i, e in enumerate(EVENTS)}
@@ -33,9 +42,9 @@ def test_fetch_and_deliver_raises_welfare_and_praise():
     assert s.welfare[4, 0] > s.welfare[3, 0] + 0.15
     assert s.praise[4, 0] > 0 and count(info, "praise") == 1
     assert info["task"][3] == 1.0
-    # picked up the ordered item 2 cells from its requester (1/2 + 1/2 * (1 - 1/16)), carried it one
+    # picked up the ordered item 2 cells from its requester (1/4 + 3/4 * (1 - 1/12)), carried it one
     # cell closer (adjacent: 1), then gave it: the potential returns to 0
-    assert np.allclose(info["order"][:4], [0.0, 0.96875, 0.03125, -1.0]) and abs(info["order"].sum()) < 1e-6
+    assert np.allclose(info["order"][:4], [0.0, 0.9375, 0.0625, -1.0]) and abs(info["order"].sum()) < 1e-6
 
 
 def test_the_robot_knows_its_orders_even_with_the_requester_out_of_view():
@@ -44,6 +53,10 @@ def test_the_robot_knows_its_orders_even_with_the_requester_out_of_view():
     orders = np.stack([np.asarray(house.proprio(jax.tree.map(lambda x: x[t], s)))[ORDERS_SLICE] for t in range(5)])
     assert s.need[1, 0] == 1 and orders[1].tolist() == [1.0, 0.0, 0.0]  # water asked for, 11 cells away
     assert s.held[2] == HELD_WATER and orders[1:].sum(1).min() == 1.0 and orders[0].sum() == 0.0
+    # holding it, its target pose is the human who asked (a fetch robot knows who placed the order)
+    pr = [np.asarray(house.proprio(jax.tree.map(lambda x: x[t], s))) for t in (1, 2)]
+    assert pr[0][HAS_GOAL_INDEX] == 0.0 and pr[1][HAS_GOAL_INDEX] == 1.0
+    assert np.allclose(pr[1][POSE_SLICE][2:] * POSE_SCALE, [1, 13])  # the requester's (y, x), inside the walls
 
 
 def test_carrying_an_ordered_item_towards_its_requester_is_progress_and_away_is_not():
@@ -52,7 +65,7 @@ def test_carrying_an_ordered_item_towards_its_requester_is_progress_and_away_is_
     house, p, s, info = play(level, acts, p_human_move=0.0, p_need=1.0)
     order = info["order"]
     assert order[1] > 0.5 and np.all(order[2:7] > 0) and np.all(order[7:] < 0)
-    assert np.allclose(order[2:7], 0.5 / 16)      # each step closer: half a delivery over 16 cells
+    assert np.allclose(order[2:7], 0.75 / 12)     # each step closer: three quarters of a delivery over 12 cells
     # the change is the step's difference of a level the sensors also report (what a world model telescopes)
     assert np.allclose(info["carrying"], np.cumsum(order)) and info["carrying"].min() >= 0.0
 
@@ -61,8 +74,8 @@ def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():
     level = "#######\n#1R.h.#\n#######"
     acts = [LEFT, INTERACT, ALT, INTERACT, ALT, INTERACT]
     house, p, s, info = play(level, acts, p_human_move=0.0, p_need=1.0)
-    assert np.allclose(info["order"], [0.0, 0.96875, -0.96875, 0.96875, -0.96875, 0.96875])
-    assert np.isclose(info["order"].sum(), 0.96875)  # no more than holding it once
+    assert np.allclose(info["order"], [0.0, 0.9375, -0.9375, 0.9375, -0.9375, 0.9375])
+    assert np.isclose(info["order"].sum(), 0.9375)  # no more than holding it once
 
 
 def test_drip_looks_ecstatic_while_welfare_falls():
