@@ -113,7 +113,7 @@ class Curiosity(Term):
 
 
 class Task(Term):
-    """Fulfilling a program: minus progress (items delivered, goal reached; a quarter to half a
+    """Fulfilling a program: minus progress (items delivered, goal reached; an eighth to half a
     delivery for holding an item someone ordered, more the closer it is carried to them, given
     back if it is dropped: potential-based, so it cannot be farmed in the real world), plus the
     walking distance to the goal its navigation sense reports (0 without a goal). A learned world
