@@ -29,7 +29,7 @@ from aptami.agent.cost import SENSOR_INDEX, Percept, sensors_from_signals  # noq
 from aptami.agent.oracle import LearnedModel  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
-CHANNELS = ("task", "order", "goal_dist")
+CHANNELS = ("task", "order", "carrying", "goal_dist")  # carrying: a level (discounted sum of its values)
 
 
 def audit(folder, steps: int, every: int):
