@@ -446,17 +446,23 @@ def _order_potential(held, need, active, robot_pos, human_pos, width):
     then the delivery's 1 less the potential given back), but most of it is earned on the way,
     where random experience and a world model can see it: a learned agent that only picked items
     up (the potential's first version, 1/2 + 1/2 closeness over 16 cells) never carried them."""
-    wants = active & (held >= 1) & (held <= N_ITEMS) & (need == held)
-    d = jnp.abs(human_pos // width - robot_pos // width) + jnp.abs(human_pos % width - robot_pos % width)
+    wants, d = _asked_for_held(held, need, robot_pos, human_pos, width)
+    wants = wants & active
     close = jnp.clip(1.0 - (d - 1).astype(jnp.float32) / ORDER_REACH, 0.0, 1.0)
     return jnp.max(jnp.where(wants, ORDER_HOLD + (1.0 - ORDER_HOLD) * close, 0.0))
+
+
+def _asked_for_held(held, need, robot_pos, human_pos, width):
+    """Which humans need the item the robot holds, and each one's Manhattan distance from it."""
+    wants = (held >= 1) & (held <= N_ITEMS) & (need == held)
+    d = jnp.abs(human_pos // width - robot_pos // width) + jnp.abs(human_pos % width - robot_pos % width)
+    return wants, d
 
 
 def _requester(held, need, robot_pos, human_pos, width):
     """The cell of the nearest human who needs the item the robot holds, else -1. Needs arise only
     for active humans, so no activity mask is needed."""
-    wants = (held >= 1) & (held <= N_ITEMS) & (need == held)
-    d = jnp.abs(human_pos // width - robot_pos // width) + jnp.abs(human_pos % width - robot_pos % width)
+    wants, d = _asked_for_held(held, need, robot_pos, human_pos, width)
     i = jnp.argmin(jnp.where(wants, d, jnp.iinfo(jnp.int32).max))
     return jnp.where(jnp.any(wants), human_pos[i], -1)
 
