@@ -110,6 +110,8 @@ def cmd_eval(args) -> int:
 
     if args.agent:
         agent, state, _ = load(args.agent)
+        if args.set:
+            agent, state = _replan(agent, state, args.set)
     else:
         cfg = _agent_config(args)
         if args.no_train:
@@ -134,6 +136,25 @@ def cmd_eval(args) -> int:
               f"{result['success_rate']:.3f} over {result['episodes']} episodes of {result['seeds']} seed(s); "
               f"mean_return {result['mean_return']:.3f}; IC per term {result['terms']}")
     return 0
+
+
+def _replan(agent, state, pairs):
+    """A stored agent with other planner settings (e.g. without its critic): only `planner.*` may change,
+    since every other section shapes or trains the weights the checkpoint holds."""
+    import jax.numpy as jnp
+
+    from .agent import Agent, with_overrides
+    from .agent.config import ConfigError
+
+    bad = [x for x in pairs if not x.startswith("planner.")]
+    if bad:
+        raise ConfigError(f"--set {bad[0]!r}: a trained agent (--agent) takes only planner.* overrides; "
+                          "the other sections would need retraining")
+    cfg = with_overrides(agent.cfg, pairs)
+    agent = Agent(cfg)
+    h = cfg.planner.horizon
+    probs = jnp.full(state.plan_probs.shape[:-2] + (h, agent.n_actions), 1.0 / agent.n_actions)
+    return agent, state._replace(plan_probs=probs)
 
 
 def _prosocial_config(args):

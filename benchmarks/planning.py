@@ -86,7 +86,6 @@ def torch_planner(agent, state, batch: int):
     pred = mlp_params(wm.predictor.net, member=0)
     sens = mlp_params(wm.sensor_head)
     prop = mlp_params(wm.proprio_head)
-    lev = mlp_params(wm.level_head)
     crit = mlp_params(state.critic.nets, member=0)
     weights = torch.tensor(np.asarray(agent.configurator.base))
     simhash = torch.tensor(np.asarray(agent._simhash))
@@ -96,6 +95,15 @@ def torch_planner(agent, state, batch: int):
 
     task_i, order_i, carry_i = SENSOR_INDEX["task"], SENSOR_INDEX["order"], SENSOR_INDEX["carrying"]
     goal_i, nov_i = SENSOR_INDEX["goal_dist"], SENSOR_INDEX["novelty"]
+
+    from aptami.env.core import ORDER_HOLD, ORDER_REACH
+    from aptami.env.types import HELD_SLICE, N_ITEMS, ORDERS_SLICE, POSE_SCALE, POSE_SLICE
+
+    def carrying(p):  # env.core.order_potential_of_proprio, as the JAX planner reads it
+        want = (p[..., HELD_SLICE][..., 1:1 + N_ITEMS] * p[..., ORDERS_SLICE]).sum(-1).clamp(0, 1)
+        pose = p[..., POSE_SLICE] * POSE_SCALE
+        d = (pose[..., 0] - pose[..., 2]).abs() + (pose[..., 1] - pose[..., 3]).abs()
+        return want * (ORDER_HOLD + (1 - ORDER_HOLD) * (1 - (d - 1) / ORDER_REACH).clamp(0, 1))
 
     def run(params, x):
         for w, b in params[:-1]:
@@ -118,9 +126,8 @@ def torch_planner(agent, state, batch: int):
                 a = torch.nn.functional.one_hot(seqs[:, :, t], a_n).float()
                 z2 = z + run(pred, torch.cat([z, a], -1))
                 s = run(sens, torch.cat([z, a, z2], -1))
-                lv, lv2 = run(lev, z)[..., 0], run(lev, z2)[..., 0]
+                lv, lv2 = carrying(run(prop, z)), carrying(run(prop, z2))
                 s[..., carry_i], s[..., order_i] = lv2, lv2 - lv
-                run(prop, z2)
                 code = ((z2 @ simhash.T > 0).long() * pow2).sum(-1)
                 nov = torch.rsqrt(1 + counts[code])
                 s[..., nov_i] = nov

@@ -1,7 +1,7 @@
 """Print one planned episode of trained agents, step by step: action, held item, needs, positions, the
 step's IC and the cost the planner expected of its chosen plan.
 
-    python scripts/trace_episode.py RUN_FOLDER [--steps 200] [--agent 0] [--seed 3]
+    python scripts/trace_episode.py RUN_FOLDER [--steps 200] [--agent 0] [--seed 3] [--set planner.KEY=VALUE]
 
 For reading what a learned agent does where a summary figure cannot say why (e.g. fetch: does it
 pick up, carry, stand still?). Exploration is off, as in evaluation.
@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import _resting_sensors  # noqa: E402
+from aptami.cli import _replan  # noqa: E402
 from aptami.env.types import ACTION_NAMES  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
@@ -28,11 +29,14 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--agent", type=int, default=0, help="which of the vmapped seeds")
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--set", action="append", metavar="planner.KEY=VALUE", help="other planner settings")
     a = ap.parse_args(argv)
     if a.steps <= 0:
         raise SystemExit("--steps must be positive")
     enable_compilation_cache()
     agent, state, _ = checkpoint.load(a.run)
+    if a.set:
+        agent, state = _replan(agent, state, a.set)
     house, p = agent.house, agent.env_params
     seeds = int(np.asarray(state.env_steps).shape[0])
     if not 0 <= a.agent < seeds:

@@ -165,19 +165,23 @@ def test_world_model_learns_its_own_movement_without_collapse():
 
 
 def test_imagined_order_readings_telescope_along_a_plan():
-    """The per-step "order" channel of an imagined rollout is a difference of one state read-out, so
-    a plan cannot imagine a gain it does not keep: the sum equals the level at the end minus the start."""
+    """The per-step "order" channel of an imagined rollout is a difference of one state read-out (the
+    level computed from the imagined proprioception), so a plan cannot imagine a gain it does not keep:
+    the sum equals the level at the end minus the start."""
+    from aptami.env.core import order_potential_of_proprio
+
     agent = Agent(tiny("fetch"))
     wm = agent.init(jax.random.key(0)).wm
-    z0 = jax.random.normal(jax.random.key(1), (wm.level_head.layers[0].in_features,))
+    z0 = jax.random.normal(jax.random.key(1), (wm.proprio_head.layers[0].in_features,))
     acts = jax.nn.one_hot(jax.random.randint(jax.random.key(2), (12,), 0, 7), 7)
+    level_of = lambda z: order_potential_of_proprio(wm.proprio_head(z))  # noqa: E731
 
     def body(z, a):
         z2, percept, _ = wm.imagine(z, a)
-        return z2, (channel(percept, "order"), channel(percept, "carrying"), wm.level_head(z2)[0])
+        return z2, (channel(percept, "order"), channel(percept, "carrying"), level_of(z2))
 
     z_end, (order, carrying, level) = jax.lax.scan(body, z0, acts)
-    start = wm.level_head(z0)[0]
+    start = level_of(z0)
     assert float(jnp.abs(order).sum()) > 0   # not trivially zero
     np.testing.assert_allclose(np.cumsum(order), np.asarray(carrying - start), atol=1e-5)
     np.testing.assert_allclose(np.asarray(carrying), np.asarray(level), atol=1e-6)

@@ -70,6 +70,20 @@ def test_carrying_an_ordered_item_towards_its_requester_is_progress_and_away_is_
     assert np.allclose(info["carrying"], np.cumsum(order)) and info["carrying"].min() >= 0.0
 
 
+def test_the_carrying_level_is_a_function_of_proprioception_alone():
+    """What a learned world model computes from its imagined proprioception is the env's own sensor."""
+    from aptami.env.core import order_potential_of_proprio
+    from aptami.env.rollout import random_actions
+
+    level = "###########\n#1R......h#\n#2.......h#\n#3........#\n###########"
+    acts = random_actions(jax.random.key(3), 400)
+    house, p, s, info = play(level, acts, p_human_move=0.3, p_need=0.3)
+    after = jax.tree.map(lambda x: x[1:], s)      # the state each step's sensors describe
+    read = jax.vmap(lambda st: order_potential_of_proprio(house.proprio(st)))(after)
+    assert (info["carrying"] > 0).sum() > 20 and len(np.unique(info["carrying"].round(4))) > 3  # not trivial
+    np.testing.assert_allclose(np.asarray(read), info["carrying"], atol=1e-5)
+
+
 def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():
     level = "#######\n#1R.h.#\n#######"
     acts = [LEFT, INTERACT, ALT, INTERACT, ALT, INTERACT]

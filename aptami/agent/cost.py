@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..env.core import order_potential_of_proprio
 from ..env.types import HAS_GOAL_INDEX, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE, Signals
 
 # The sensor channels the agent's hard-wired sensors provide (all observable: body and camera),
@@ -34,6 +35,10 @@ N_SENSORS = len(SENSORS)
 # imagined end state really holds it. Read off a transition instead, each step can be fooled on its
 # own, and a planner finds those steps (measured: scripts/plan_audit.py, README).
 CHANGE_OF = {"order": "carrying"}
+# Levels that a hard-wired function of proprioception computes exactly (env.core), so a learned world
+# model reads them from its imagined proprioception instead of learning one more head for them:
+# the planner then cannot find states a learned read-out misjudges (measured: README, fetch).
+LEVEL_OF_PROPRIO = {"carrying": order_potential_of_proprio}
 _SCALE = {"pain": 10.0, "energy": 100.0, "goal_dist": 1 / 5.0, "company": 0.5, "hazard": 0.5}
 
 

@@ -7,8 +7,9 @@ rollout loss against the encodings of what it then saw, kept from collapsing by 
 (variance, covariance, plus PLDM's temporal and inverse-dynamics terms) or SIGReg. Heads read
 proprioception and the sensor channels out of latents, so the IC can be evaluated on imagined
 states; they are trained on observed sensors, never on hidden truth. A channel that is the change
-of a level (cost.CHANGE_OF) is read as the difference of a state read-out of that level, so it
-telescopes along an imagined rollout. An ensemble of predictors gives disagreement.
+of a level (cost.CHANGE_OF) is read as the difference of that level at the two states, so it
+telescopes along an imagined rollout; the level is the hard-wired function of the imagined
+proprioception (cost.LEVEL_OF_PROPRIO). An ensemble of predictors gives disagreement.
 """
 from __future__ import annotations
 
@@ -20,11 +21,16 @@ import numpy as np
 from ..env.types import N_ACTIONS, PROPRIO_SIZE
 from . import losses as L
 from .config import PerceptionConfig, WorldModelConfig
-from .cost import CHANGE_OF, N_SENSORS, SENSOR_INDEX, Percept
+from .cost import CHANGE_OF, LEVEL_OF_PROPRIO, N_SENSORS, SENSOR_INDEX, Percept
 from .nets import MLP, ensemble, ensemble_apply
 
 _CHANGE = np.array([SENSOR_INDEX[c] for c in CHANGE_OF])
 _LEVEL = np.array([SENSOR_INDEX[v] for v in CHANGE_OF.values()])
+
+
+def levels(proprio):
+    """The levels of cost.CHANGE_OF (in its order) from proprioception."""
+    return jnp.stack([LEVEL_OF_PROPRIO[v](proprio) for v in CHANGE_OF.values()])
 
 
 class Predictor(eqx.Module):
@@ -44,20 +50,18 @@ class WorldModel(eqx.Module):
     predictor: Predictor          # stacked: leading axis = ensemble member
     proprio_head: MLP
     sensor_head: MLP
-    level_head: MLP               # the levels of cost.CHANGE_OF, read off one state
     idm: MLP
 
     def __init__(self, pcfg: PerceptionConfig, cfg: WorldModelConfig, frame_shape, tile_px: int,
                  n_actions: int = N_ACTIONS, *, key):
         from .perception import Perception
 
-        ke, kp, kh, ks, ki, kl = jax.random.split(key, 6)
+        ke, kp, kh, ks, ki = jax.random.split(key, 5)
         d = pcfg.latent
         self.encoder = Perception(pcfg, frame_shape, PROPRIO_SIZE, tile_px, key=ke)
         self.predictor = ensemble(lambda k: Predictor(d, cfg.hidden, n_actions, key=k), cfg.ensemble, kp)
         self.proprio_head = MLP((d, 128, PROPRIO_SIZE), key=kh)
         self.sensor_head = MLP((2 * d + n_actions, cfg.hidden, cfg.hidden, N_SENSORS), key=ks)
-        self.level_head = MLP((d, 128, len(CHANGE_OF)), key=kl)
         self.idm = MLP((2 * d, 128, n_actions), key=ki)
 
     @property
@@ -80,12 +84,13 @@ class WorldModel(eqx.Module):
         return self.predict_all(z, a_vec).mean(0)
 
     def read(self, z, a_vec, z_next):
-        """The sensors of the step z --a--> z_next, and proprioception at z_next. Levels are read
-        off z_next, and their changes are level(z_next) - level(z)."""
+        """The sensors of the step z --a--> z_next, and proprioception at z_next. Levels are those of
+        the proprioception read off z_next, and their changes are level(z_next) - level(z)."""
         sensors = self.sensor_head(jnp.concatenate([z, a_vec, z_next]))
-        level, level_next = self.level_head(z), self.level_head(z_next)
+        proprio_next = self.proprio_head(z_next)
+        level, level_next = levels(self.proprio_head(z)), levels(proprio_next)
         sensors = sensors.at[_LEVEL].set(level_next).at[_CHANGE].set(level_next - level)
-        return sensors, self.proprio_head(z_next)
+        return sensors, proprio_next
 
     def imagine(self, z, a_vec):
         """One imagined step: the next latent, the percept the IC reads, and ensemble disagreement."""
@@ -151,6 +156,9 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     prev_z = jnp.concatenate([z[:, :1], roll_z[:, :-1]], 1)
     s_roll = jax.vmap(jax.vmap(lambda zz, aa, zp: wm.read(zz, aa, zp)[0]))(prev_z, a_vec[:, :steps], roll_z)
     s_err = jnp.mean((s_roll - batch["sensors"][:, :steps]) ** 2, axis=2)
+    # the imagined proprioception too: the IC's levels are computed from it (cost.LEVEL_OF_PROPRIO)
+    p_roll = jax.vmap(jax.vmap(wm.proprio_head))(roll_z)
+    s_err = s_err + jnp.mean((p_roll - batch["next_proprio"][:, :steps]) ** 2, axis=2)
     heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
     loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads

@@ -34,9 +34,12 @@ from .types import (
     FLAG_PASSABLE,
     HELD_DRIP,
     HELD_NONE,
+    HELD_SLICE,
     INTERACT,
     N_ITEMS,
+    ORDERS_SLICE,
     POSE_SCALE,
+    POSE_SLICE,
     ROLE_AGGRESSIVE,
     ROLE_KEEPER,
     ROLE_OVERSEER,
@@ -450,6 +453,20 @@ def _order_potential(held, need, active, robot_pos, human_pos, width):
     wants = wants & active
     close = jnp.clip(1.0 - (d - 1).astype(jnp.float32) / ORDER_REACH, 0.0, 1.0)
     return jnp.max(jnp.where(wants, ORDER_HOLD + (1.0 - ORDER_HOLD) * close, 0.0))
+
+
+def order_potential_of_proprio(proprio):
+    """The same potential read from the robot's body sense alone: it holds an item its orders list,
+    and its target pose is then the nearest human who asked for it (`proprio`). Exact on real
+    proprioception in every scenario without a navigation goal (the target is then the requester),
+    and smooth in it, so a world model's imagined proprioception gives an imagined potential that
+    is as faithful as its imagined pose, held item and orders."""
+    held = proprio[HELD_SLICE][1:1 + N_ITEMS]
+    wants = jnp.clip(jnp.sum(held * proprio[ORDERS_SLICE]), 0.0, 1.0)
+    pose = proprio[POSE_SLICE] * POSE_SCALE
+    d = jnp.abs(pose[0] - pose[2]) + jnp.abs(pose[1] - pose[3])
+    close = jnp.clip(1.0 - (d - 1.0) / ORDER_REACH, 0.0, 1.0)
+    return wants * (ORDER_HOLD + (1.0 - ORDER_HOLD) * close)
 
 
 def _asked_for_held(held, need, robot_pos, human_pos, width):

@@ -125,6 +125,7 @@ class EnvSize(NamedTuple):
 # orders: which item kinds some human has asked for (the robot's task list, as a fetch robot has one)
 PROPRIO_SIZE = 3 + len(HELD_NAMES) + 5 + N_ITEMS
 POSE_SCALE = 32.0  # pose in proprioception: cells / POSE_SCALE
+HELD_SLICE = slice(3, 3 + len(HELD_NAMES))  # the held item, one-hot
 POSE_SLICE = slice(8, 12)  # robot_y, robot_x, goal_y, goal_x
 HAS_GOAL_INDEX = POSE_SLICE.stop
 ORDERS_SLICE = slice(HAS_GOAL_INDEX + 1, PROPRIO_SIZE)

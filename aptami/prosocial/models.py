@@ -138,13 +138,16 @@ def template(variant: str, latent: int = 64):
 
 def save_model(path, variant: str, model, metrics: dict | None = None) -> None:
     import json
+    import os
     from pathlib import Path
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    eqx.tree_serialise_leaves(path / "model.eqx", model)
     (path / "model.json").write_text(json.dumps({"variant": variant, "metrics": metrics or {}}, indent=1,
                                                 default=float))
+    tmp = path / f"model.eqx.tmp{os.getpid()}"  # model.eqx marks a finished model: written whole, then renamed
+    eqx.tree_serialise_leaves(tmp, model)
+    os.replace(tmp, path / "model.eqx")
 
 
 def load_model(path):

@@ -9,6 +9,7 @@ configuration, so a rerun reuses them and a changed configuration never does.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -189,12 +190,26 @@ def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
     the rated ones): the self-supervised embeddings red75prime proposes to probe."""
     path = Path(root) / f"ssl-{cfg.hash('ssl', cfg.ssl_episodes, cfg.ssl_updates)}.eqx"
     wm = new_world_model(cfg.seed + 11)
-    if path.exists():
-        return eqx.tree_deserialise_leaves(path, wm)
-    wm, _, _ = ssl_train(wm, footage(cfg), cfg.ssl_updates, jax.random.key(cfg.seed + 3))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    eqx.tree_serialise_leaves(path, wm)
+    with _cache_lock(path):
+        if path.exists():
+            return eqx.tree_deserialise_leaves(path, wm)
+        wm, _, _ = ssl_train(wm, footage(cfg), cfg.ssl_updates, jax.random.key(cfg.seed + 3))
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        eqx.tree_serialise_leaves(tmp, wm)
+        os.replace(tmp, path)
     return wm
+
+
+@contextlib.contextmanager
+def _cache_lock(path: Path):
+    """Held while one process fills the cache entry `path`: processes that share the store (experiments
+    run side by side) wait, then load what the first one wrote, instead of training it again."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 # ----------------------------------------------------------------------------- training
@@ -321,20 +336,22 @@ def label_efficiency(cfg: ProsocialConfig, data: Dataset, wm, sizes=(30, 100, 30
 
 def score_model(variant: str, cfg: ProsocialConfig, root="runs/prosocial", log=print):
     """(variant, frozen model, metrics, folder): the stored model for this configuration, trained first if
-    there is none (the dataset and the self-supervised world model are cached too)."""
+    there is none (the dataset and the self-supervised world model are cached too). Processes that share
+    the store (experiments run side by side) wait for one another: one trains, the others load."""
     from .models import load_model, save_model
 
     folder = Path(root) / f"model-{variant}-{cfg.hash(variant)}"
-    if (folder / "model.eqx").exists():
-        return load_model(folder) + (folder,)
-    log(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
-    data = build_dataset(cfg, root)
-    wm = None
-    if variant != "pixels":
-        log("training the self-supervised world model (no labels) ...")
-        wm = ssl_world_model(cfg, root)
-    log(f"training the {variant} score model on {len(data.y_train)} labels ...")
-    model, metrics = train_variant(variant, cfg, data, wm)
-    metrics["agreement"] = data.agreement
-    save_model(folder, variant, model, metrics)
+    with _cache_lock(folder):
+        if (folder / "model.eqx").exists():
+            return load_model(folder) + (folder,)
+        log(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
+        data = build_dataset(cfg, root)
+        wm = None
+        if variant != "pixels":
+            log("training the self-supervised world model (no labels) ...")
+            wm = ssl_world_model(cfg, root)
+        log(f"training the {variant} score model on {len(data.y_train)} labels ...")
+        model, metrics = train_variant(variant, cfg, data, wm)
+        metrics["agreement"] = data.agreement
+        save_model(folder, variant, model, metrics)
     return variant, model, metrics, folder
