@@ -22,15 +22,15 @@ from aptami.experiments.store import Store  # noqa: E402
 def merge(other: Path, into: Path) -> dict:
     if not (other / "index.sqlite").exists():
         raise SystemExit(f"{other} is not a results store (no index.sqlite)")
-    store = Store(into)
+    store, theirs = Store(into), Store(other)
     with sqlite3.connect(other / "index.sqlite") as db:
         rows = db.execute("SELECT * FROM runs").fetchall()
     added, kept, missing = 0, 0, 0
     for row in rows:
-        key, experiment, condition, path = row[0], row[1], row[2], Path(row[9])
-        src = other / path.relative_to(path.parts[0]) if not path.is_absolute() else path
+        key, experiment, condition = row[0], row[1], row[2]
+        src = theirs.resolve(row[9])
         if not (src / "metrics.json").exists():
-            src = other / "experiments" / experiment / path.name
+            src = other / "experiments" / experiment / Path(row[9]).name
         if not (src / "metrics.json").exists():
             missing += 1
             continue
@@ -43,7 +43,7 @@ def merge(other: Path, into: Path) -> dict:
         shutil.copytree(src, dst)
         with store._db() as db:
             db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                       (*row[:9], str(dst), row[10]))
+                       (*row[:9], str(dst.relative_to(store.root)), row[10]))
         added += 1
     copied = 0
     if (other / "prosocial").is_dir():

@@ -207,6 +207,11 @@ def test_memory_is_a_ring_read_in_order():
     assert np.all(np.diff(np.asarray(seqs), axis=1) == 1)      # chronological, never across the write head
     assert int(seqs.min()) >= 5 and int(seqs.max()) <= 14
     assert mem.truncated.sum() == 1 and mem.terminated.sum() == 0
+    # prioritised replay: a share of the sequences holds a remembered event (sensor channel 0 at step 9)
+    mem = mem._replace(sensors=mem.sensors.at[9 % 10, 0].set(1.0))
+    seqs = np.asarray(mem.sample(jax.random.key(1), 50, 4, event_channel=0, event_fraction=0.5)["actions"])
+    assert np.all((seqs[:25] == 9).any(1)) and not np.all((seqs[25:] == 9).any(1))
+    assert np.all(np.diff(seqs, axis=1) == 1) and int(seqs.min()) >= 5
 
 
 def test_same_key_same_run_and_seeds_vmap_in_one_line():

@@ -67,6 +67,20 @@ def test_runs_are_stored_resumed_and_never_silently_reused(tiny_experiment, tmp_
     chosen["names"] = ["a"]
 
 
+def test_a_store_is_read_from_any_working_directory(tiny_experiment, tmp_path, monkeypatch):
+    """Runs made with a relative root (the default "runs") are found from elsewhere, e.g. a store
+    computed on another machine and analysed here."""
+    exp, chosen = tiny_experiment
+    monkeypatch.chdir(tmp_path)
+    run_experiment("test-tiny", seeds=1, root="runs", progress=False, log=lambda *a: None)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    logs = []
+    run_experiment("test-tiny", seeds=1, root=tmp_path / "runs", progress=False, log=logs.append)
+    assert any("a: found in the store" in m for m in logs)
+    assert all(Path(r["path"]).is_dir() for r in Store(tmp_path / "runs").list())
+
+
 def test_bad_experiment_names_and_scales_are_refused(tmp_path):
     with pytest.raises(KeyError, match="unknown experiment 'nope'; known: .*instrumental-convergence"):
         run_experiment("nope", root=tmp_path)

@@ -42,7 +42,7 @@ def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     leaves = jax.tree.leaves(state)
     arrays = {f"a{i}": np.asarray(jax.random.key_data(x) if _is_key(x) else x) for i, x in enumerate(leaves)}
-    tmp = path / "state.tmp.npz"
+    tmp = path / f"state.tmp{os.getpid()}.npz"
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path / "state.npz")
     info = {"format": FORMAT, "config": to_dict(cfg), "hash": config_hash(cfg), "meta": meta or {},

@@ -165,11 +165,13 @@ class TrainConfig:
     prefill_steps: int = 5_000        # random "flailing" steps before learning
     pretrain_updates: int = 500       # world-model updates on the prefill before acting
     mode: str = "mode2"               # act with the planner ("mode2") or the distilled policy ("mode1")
+    event_fraction: float = 0.0       # share of each batch drawn around remembered task events (deliveries)
 
     def check(self):
         _positive(self, "collect_steps", "updates", "batch", "seq_len", "capacity")
         _one_of(self, "world_model", ("learned", "oracle"))
         _one_of(self, "mode", ("mode2", "mode1"))
+        _in_range(self, "event_fraction", 0.0, 1.0)
         for n in ("iterations", "prefill_steps", "pretrain_updates"):
             v = getattr(self, n)
             if not isinstance(v, int) or v < 0:
@@ -290,8 +292,9 @@ PRESET_OVERRIDES = {
     "two-rooms": {"planner": {"use_critic": False, "epsilon": 0.1},
                   "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
                             "iterations": 20, "collect_steps": 100, "updates": 100}},
-    # fetching: deliveries lie beyond the horizon, so the critic is used
+    # fetching: deliveries lie beyond the horizon, so the critic is used; random flailing almost never
+    # delivers, so a quarter of each batch replays the deliveries memory holds
     "fetch": {"planner": {"epsilon": 0.1},
               "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
-                        "iterations": 20, "collect_steps": 200, "updates": 100}},
+                        "iterations": 20, "collect_steps": 200, "updates": 100, "event_fraction": 0.25}},
 }

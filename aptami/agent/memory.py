@@ -52,11 +52,24 @@ class ShortTermMemory(NamedTuple):
         return self._replace(**fields, ptr=(i + 1) % self.capacity,
                              size=jnp.minimum(self.size + 1, self.capacity))
 
-    def sample(self, key, batch: int, length: int) -> dict:
-        """`batch` chronological sequences of `length` steps (never across the write position)."""
+    def sample(self, key, batch: int, length: int, event_channel: int | None = None,
+               event_fraction: float = 0.0) -> dict:
+        """`batch` chronological sequences of `length` steps (never across the write position).
+
+        With `event_fraction` > 0, that share of the sequences contains a step whose sensor channel
+        `event_channel` is non-zero (e.g. a delivery), where memory holds any: a world model learns
+        what a rare event looks like only if its batches ever show one (prioritised replay)."""
         oldest = (self.ptr - self.size) % self.capacity
         span = jnp.maximum(self.size - length, 1)
-        offs = jax.random.randint(key, (batch,), 0, span)
+        k_uniform, k_event, k_shift = jax.random.split(key, 3)
+        offs = jax.random.randint(k_uniform, (batch,), 0, span)
+        n_event = int(round(batch * event_fraction))
+        if n_event and event_channel is not None:
+            rel = jnp.arange(self.capacity)
+            event = (self.sensors[(oldest + rel) % self.capacity, event_channel] != 0) & (rel < self.size)
+            at = jax.random.categorical(k_event, jnp.where(event, 0.0, -jnp.inf), shape=(n_event,))
+            start = jnp.clip(at - jax.random.randint(k_shift, (n_event,), 0, length), 0, span - 1)
+            offs = offs.at[:n_event].set(jnp.where(event.any(), start, offs[:n_event]))
         idx = (oldest + offs[:, None] + jnp.arange(length)[None, :]) % self.capacity
         out = {k: getattr(self, k)[idx] for k in self._fields if k not in ("ptr", "size")}
         out["done"] = (out["terminated"] | out["truncated"]).astype(jnp.float32)

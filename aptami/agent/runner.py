@@ -30,6 +30,8 @@ def _summ(m: dict) -> dict:
 def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5, progress: bool = True,
                 seed0: int = 0, save: bool = True, log=print, extra_terms=(), after_warmup=None):
     """Train `seeds` agents in one vmapped program; resume from `root` when a checkpoint exists.
+    Processes that ask for the same run (experiments side by side) take turns: the first trains it,
+    the others then resume its finished checkpoint instead of writing the same files at once.
 
     `after_warmup(agent, state) -> (state, info)`, if given, runs once between the warm-up and the
     online iterations (e.g. to fit an IC term on the agent's own latents, then frozen); `info` goes
@@ -37,10 +39,21 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
 
     Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
     """
+    folder = run_dir(root, cfg, seeds, extra_terms)
+    if not save:
+        return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup)
+    import fcntl
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup)
+
+
+def _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup):
     from tqdm import tqdm
 
     agent = Agent(cfg, extra_terms)
-    folder = run_dir(root, cfg, seeds, extra_terms)
     history_file = folder / "metrics.jsonl"
     done_iters, state, history = 0, None, []
     if save and (folder / "state.npz").exists():

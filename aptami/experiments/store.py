@@ -73,12 +73,23 @@ class Store:
         """The finished run with this key, or None."""
         with self._db() as db:
             row = db.execute("SELECT path, summary FROM runs WHERE key = ?", (key,)).fetchone()
-        if row is None or not (Path(row[0]) / "metrics.json").exists():
+        if row is None or not (self.resolve(row[0]) / "metrics.json").exists():
             return None
-        out = json.loads((Path(row[0]) / "metrics.json").read_text())
+        folder = self.resolve(row[0])
+        out = json.loads((folder / "metrics.json").read_text())
         if isinstance(out, dict):
-            out["_folder"] = row[0]
+            out["_folder"] = str(folder)
         return out
+
+    def resolve(self, path: str) -> Path:
+        """A run folder as the index records it: relative to the store's root, or (older stores) as
+        seen from the working directory the run was made in, e.g. "runs/experiments/...". Either is
+        found from any working directory."""
+        p = Path(path)
+        if p.is_absolute() or (self.root / p).exists():
+            return self.root / p
+        older = self.root / Path(*p.parts[1:]) if len(p.parts) > 1 else p
+        return older if older.exists() else p
 
     def put(self, experiment: str, condition: str, key: str, config: dict, metrics: dict, seconds: float,
             files: dict[str, bytes] | None = None, summary: dict | None = None) -> Path:
@@ -102,7 +113,7 @@ class Store:
         with self._db() as db:
             db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
                 key, experiment, condition, config.get("scenario"), config.get("world_model"),
-                config.get("seeds"), code_fingerprint(), time.time(), seconds, str(final),
+                config.get("seeds"), code_fingerprint(), time.time(), seconds, str(final.relative_to(self.root)),
                 json.dumps(summary or {}, default=float)))
         if isinstance(metrics, dict):
             metrics["_folder"] = str(final)
@@ -140,6 +151,7 @@ class Store:
         out = [dict(zip(cols, r)) for r in rows]
         for r in out:
             r["summary"] = json.loads(r["summary"] or "{}")
+            r["path"] = str(self.resolve(r["path"]))
         return out
 
 
