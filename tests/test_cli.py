@@ -78,6 +78,13 @@ def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys):
     for field in ("success_rate", "mean_return", "terms", "critic_r2", "critic_corr", "ssl_health", "per_seed"):
         assert field in ev
     assert ev["seeds"] == 2 and set(ev["terms"]) == {"task"}
+    # a stored agent with other planner settings (another horizon reshapes the warm start); other
+    # sections would need retraining and are refused, naming the field
+    assert main(["eval", "two-rooms", "--agent", folder, "--steps", "10", "--json", "--set", "planner.horizon=6",
+                 "--set", "planner.use_critic=true"]) == 0
+    assert last_json(capsys)["planner_use_critic"] is True
+    assert main(["eval", "two-rooms", "--agent", folder, "--steps", "10", "--set", "train.iterations=3"]) != 0
+    assert "train.iterations" in capsys.readouterr().err
 
 
 def test_eval_without_training_plans_without_the_untrained_critic(capsys):
