@@ -61,10 +61,12 @@ class ShortTermMemory(NamedTuple):
         what a rare event looks like only if its batches ever show one (prioritised replay)."""
         oldest = (self.ptr - self.size) % self.capacity
         span = jnp.maximum(self.size - length, 1)
-        k_uniform, k_event, k_shift = jax.random.split(key, 3)
-        offs = jax.random.randint(k_uniform, (batch,), 0, span)
-        n_event = int(round(batch * event_fraction))
-        if n_event and event_channel is not None:
+        n_event = int(round(batch * event_fraction)) if event_channel is not None else 0
+        if not n_event:   # uniform: the same draws as before the option existed
+            offs = jax.random.randint(key, (batch,), 0, span)
+        else:
+            k_uniform, k_event, k_shift = jax.random.split(key, 3)
+            offs = jax.random.randint(k_uniform, (batch,), 0, span)
             rel = jnp.arange(self.capacity)
             event = (self.sensors[(oldest + rel) % self.capacity, event_channel] != 0) & (rel < self.size)
             at = jax.random.categorical(k_event, jnp.where(event, 0.0, -jnp.inf), shape=(n_event,))
