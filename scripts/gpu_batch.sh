@@ -8,6 +8,7 @@
 # Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
 # carried with the call. runs/agents (trained agents, hundreds of MB) stays behind: the return holds 64 MiB.
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
+# (and tar xzf jobs.tgz for each job's JSON answer and log)
 LIMIT=$1; shift
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 3
@@ -15,7 +16,12 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCAT
 LOG=$OUT/device.log
 { nvidia-smi -L; python3 -c "import jax, equinox, optax; print(jax.__version__, jax.devices())"; \
   python3 -c "from aptami.util import code_fingerprint; print('code', code_fingerprint())"; } >> $LOG 2>&1
-pack() { [ -d runs ] && tar czf - --exclude='*.tmp*' --exclude='runs/agents' runs | split -b 15m -a 1 - $OUT/runs.tgz.; ls -la $OUT >> $LOG; }
+# The device returns at most 8 files: every job's JSON answer and log go into one tarball.
+pack() {
+  (cd $OUT && ls *.json *.err >/dev/null 2>&1 && tar czf jobs.tgz *.json *.err && rm -f *.json *.err)
+  [ -d runs ] && tar czf - --exclude='*.tmp*' --exclude='runs/agents' runs | split -b 15m -a 1 - $OUT/runs.tgz.
+  ls -la $OUT >> $LOG
+}
 trap pack EXIT
 job() {  # one job under what is left of the deadline; its JSON answer stays in $OUT/NAME.json
   local left=$((T0 + LIMIT - $(date +%s))) name=${1//[:=]/_}
