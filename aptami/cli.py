@@ -111,7 +111,7 @@ def cmd_eval(args) -> int:
     if args.agent:
         agent, state, _ = load(args.agent)
         if args.set:
-            agent, state = _replan(agent, state, args.set)
+            agent, state = replan(agent, state, args.set)
     else:
         cfg = _agent_config(args)
         if args.no_train:
@@ -138,7 +138,7 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _replan(agent, state, pairs):
+def replan(agent, state, pairs):
     """A stored agent with other planner settings (e.g. without its critic): only `planner.*` may change,
     since every other section shapes or trains the weights the checkpoint holds."""
     import jax.numpy as jnp

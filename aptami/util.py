@@ -1,6 +1,7 @@
 """Small shared helpers: the persistent compilation cache, JSON output."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -81,3 +82,17 @@ def code_fingerprint() -> str:
         h.update(str(f.relative_to(root)).encode())
         h.update(f.read_bytes())
     return f"{__version__}+{h.hexdigest()[:10]}"
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike):
+    """Held while one process fills the cache entry or run folder `path` (an exclusive lock on
+    PATH.lock beside it): processes that share a store, e.g. experiments run side by side, wait and
+    then find what the first one wrote, instead of computing it again into the same files."""
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import _resting_sensors  # noqa: E402
-from aptami.cli import _replan  # noqa: E402
+from aptami.cli import replan  # noqa: E402
 from aptami.env.types import ACTION_NAMES  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
@@ -36,7 +36,7 @@ def main(argv=None):
     enable_compilation_cache()
     agent, state, _ = checkpoint.load(a.run)
     if a.set:
-        agent, state = _replan(agent, state, a.set)
+        agent, state = replan(agent, state, a.set)
     house, p = agent.house, agent.env_params
     seeds = int(np.asarray(state.env_steps).shape[0])
     if not 0 <= a.agent < seeds:

@@ -6,6 +6,7 @@ last chunk. A changed configuration gets a different run folder (its hash), neve
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from ..util import file_lock
 from . import checkpoint
 from .agent import Agent
 from .config import AgentConfig
@@ -40,13 +42,7 @@ def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5
     Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
     """
     folder = run_dir(root, cfg, seeds, extra_terms)
-    if not save:
-        return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup)
-    import fcntl
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(folder) if save else contextlib.nullcontext():
         return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup)
 
 

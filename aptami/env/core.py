@@ -457,7 +457,7 @@ def _order_potential(held, need, active, robot_pos, human_pos, width):
 
 def order_potential_of_proprio(proprio):
     """The same potential read from the robot's body sense alone: it holds an item its orders list,
-    and its target pose is then the nearest human who asked for it (`proprio`). Exact on real
+    and its target pose is then the nearest human who asked for it (House.proprio). Exact on real
     proprioception in every scenario without a navigation goal (the target is then the requester),
     and smooth in it, so a world model's imagined proprioception gives an imagined potential that
     is as faithful as its imagined pose, held item and orders."""

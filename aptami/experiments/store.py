@@ -73,9 +73,9 @@ class Store:
         """The finished run with this key, or None."""
         with self._db() as db:
             row = db.execute("SELECT path, summary FROM runs WHERE key = ?", (key,)).fetchone()
-        if row is None or not (self.resolve(row[0]) / "metrics.json").exists():
+        folder = self.resolve(row[0]) if row is not None else None
+        if folder is None or not (folder / "metrics.json").exists():
             return None
-        folder = self.resolve(row[0])
         out = json.loads((folder / "metrics.json").read_text())
         if isinstance(out, dict):
             out["_folder"] = str(folder)

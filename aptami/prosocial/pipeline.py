@@ -9,7 +9,6 @@ configuration, so a rerun reuses them and a changed configuration never does.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -25,6 +24,7 @@ import optax
 
 from ..agent.cost import N_SENSORS
 from ..agent.nets import MLP
+from ..util import file_lock
 from .frames import FIELDS, SCENARIOS, FrameSet, category, flail, stratify
 from .models import VARIANTS, LatentScore, ProbeScore, ScoreCNN, penultimate
 from .raters import DEFAULT_WEIGHTS, RaterPool, agreement, check_weights, label
@@ -190,7 +190,7 @@ def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
     the rated ones): the self-supervised embeddings red75prime proposes to probe."""
     path = Path(root) / f"ssl-{cfg.hash('ssl', cfg.ssl_episodes, cfg.ssl_updates)}.eqx"
     wm = new_world_model(cfg.seed + 11)
-    with _cache_lock(path):
+    with file_lock(path):
         if path.exists():
             return eqx.tree_deserialise_leaves(path, wm)
         wm, _, _ = ssl_train(wm, footage(cfg), cfg.ssl_updates, jax.random.key(cfg.seed + 3))
@@ -198,18 +198,6 @@ def ssl_world_model(cfg: ProsocialConfig, root="runs/prosocial"):
         eqx.tree_serialise_leaves(tmp, wm)
         os.replace(tmp, path)
     return wm
-
-
-@contextlib.contextmanager
-def _cache_lock(path: Path):
-    """Held while one process fills the cache entry `path`: processes that share the store (experiments
-    run side by side) wait, then load what the first one wrote, instead of training it again."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 # ----------------------------------------------------------------------------- training
@@ -341,7 +329,7 @@ def score_model(variant: str, cfg: ProsocialConfig, root="runs/prosocial", log=p
     from .models import load_model, save_model
 
     folder = Path(root) / f"model-{variant}-{cfg.hash(variant)}"
-    with _cache_lock(folder):
+    with file_lock(folder):
         if (folder / "model.eqx").exists():
             return load_model(folder) + (folder,)
         log(f"building the rated frames ({cfg.episodes_per_scenario} random episodes per scenario) ...")
