@@ -1,4 +1,6 @@
 """The APTAMI agent: immutability of the IC, planners, learning, bad input, determinism."""
+import dataclasses
+
 import equinox as eqx
 import gymnasium as gym
 import jax
@@ -16,6 +18,7 @@ from aptami.agent import (
     LearnedTerm,
     PlannerConfig,
     TrainConfig,
+    WorldModelConfig,
     build_cost,
     channel,
     preset,
@@ -134,6 +137,34 @@ def test_pessimism_keeps_the_planner_where_the_model_agrees():
         cfg = base.__class__(**{**base.__dict__, "pessimism": pessimism})
         a, _, _ = jax.jit(lambda k: plan(k, Line(), jnp.float32(0.0), probs, cost, None, None, cfg))(jax.random.key(1))
         assert (int(a) == 1) == expect_right
+
+
+def test_curiosity_draws_the_planner_to_disagreement_while_exploring_only():
+    """planner.curiosity is a disagreement bonus (negative pessimism) in training's plans; evaluation
+    plans exactly as without it."""
+    base = PlannerConfig(samples=64, horizon=8, iterations=4, elites=8, policy_samples=0, use_critic=False)
+    probs = jnp.full((8, 3), 1 / 3)
+    cost = lambda p: p.sensors[7]  # noqa: E731
+    for pessimism, expect in ((0.0, 2), (-1.0, 1)):  # from 9 the goal lies left; the disagreement right
+        cfg = base.__class__(**{**base.__dict__, "pessimism": pessimism})
+        a, _, _ = jax.jit(lambda k: plan(k, Line(), jnp.float32(9.0), probs, cost, None, None, cfg))(jax.random.key(1))
+        assert int(a) == expect
+
+    small = PlannerConfig(samples=16, horizon=4, iterations=1, elites=4, policy_samples=0)
+    cfg = tiny("fetch").replace(planner=small, world_model=WorldModelConfig(ensemble=2))
+    with pytest.raises(ConfigError, match="ensemble"):
+        cfg.replace(planner=dataclasses.replace(small, curiosity=1.0), world_model=WorldModelConfig()).check()
+    curious = Agent(cfg.replace(planner=dataclasses.replace(small, curiosity=100.0)).check())
+    plain = Agent(cfg)
+    st = plain.init(jax.random.key(0))
+    z = st.wm.encode(st.obs.frame, st.obs.proprio)
+    w = plain.configurator.base
+
+    def cost(agent, explore):
+        return float(agent.decide(st, jax.random.key(2), z, w, "plan", explore)[3])
+
+    assert cost(curious, False) == cost(plain, False) == cost(plain, True)
+    assert cost(curious, True) < cost(plain, True)
 
 
 def test_oracle_planner_navigates_two_rooms():

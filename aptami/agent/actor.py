@@ -44,7 +44,7 @@ def sequence_costs(model, m0, seqs, keys, cost_fn, value_fn, cfg: PlannerConfig,
             a_vec = a if soft else jax.nn.one_hot(a, n_actions)
             m2, percept, disagreement = model.step(m, a_vec, k)
             c = cost_fn(percept)
-            if cfg.pessimism > 0:      # footnote 2: stay where the world model agrees with itself
+            if cfg.pessimism != 0:     # footnote 2: stay where the world model agrees with itself
                 c = c + cfg.pessimism * disagreement
             if cfg.density_weight > 0:  # ... and close to what has been experienced
                 c = c + cfg.density_weight * model.unfamiliarity(m2)

@@ -14,6 +14,7 @@ unchanged and is never given to an optimiser.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import equinox as eqx
@@ -185,8 +186,9 @@ class Agent:
             anchors = st.memory.latent[(st.memory.ptr - 1 - idx) % st.memory.capacity]
         return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors)
 
-    def decide(self, st: AgentState, key, z, weights, mode: str):
-        """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H])."""
+    def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False):
+        """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H]).
+        While exploring, planner.curiosity turns ensemble disagreement into a bonus (negative pessimism)."""
         no_plan = jnp.zeros(self.cfg.planner.horizon, jnp.int32)
         if mode == "random":
             return (jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(()),
@@ -202,7 +204,10 @@ class Agent:
 
         value_fn = st.critic if self.cfg.planner.use_critic else None
         policy = st.policy if self.cfg.planner.policy_samples > 0 else None
-        action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, self.cfg.planner)
+        pc = self.cfg.planner
+        if explore and pc.curiosity > 0:
+            pc = dataclasses.replace(pc, pessimism=pc.pessimism - pc.curiosity)
+        action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, pc)
         return action, probs, jnp.bool_(True), info["plan_cost"], info["plan"].astype(jnp.int32)
 
     # ------------------------------------------------------------------ one step in the world
@@ -213,7 +218,7 @@ class Agent:
         key, k_dec, k_eps, k_rand, k_env, k_reset = jax.random.split(st.key, 6)
         z = _encode(st.wm, st.obs.frame, st.obs.proprio)
         weights = self.configurator.weights(Percept(st.sensors, st.obs.proprio, z))
-        action, probs, planned, plan_cost, plan_seq = self.decide(st, k_dec, z, weights, mode)
+        action, probs, planned, plan_cost, plan_seq = self.decide(st, k_dec, z, weights, mode, explore)
         rand = (jax.random.uniform(k_eps) < cfg.planner.epsilon) & explore
         action = jnp.where(rand, jax.random.randint(k_rand, (), 0, self.n_actions), action).astype(jnp.int32)
         planned = planned & ~rand

@@ -113,6 +113,8 @@ class PlannerConfig:
     epsilon: float = 0.0              # chance of a random action while acting (exploration)
     pessimism: float = 0.0            # footnote 2: cost per unit of ensemble disagreement (needs ensemble > 1)
     density_weight: float = 0.0       # footnote 2: cost per unit of distance from remembered latents
+    curiosity: float = 0.0            # Plan2Explore: bonus per unit of ensemble disagreement, while training
+                                      # only (explore=True): curiosity about the model's error, imagined
 
     def check(self):
         _positive(self, "samples", "horizon", "iterations", "elites", "grad_steps")
@@ -128,6 +130,7 @@ class PlannerConfig:
         _in_range(self, "epsilon", 0.0, 1.0)
         _in_range(self, "pessimism", 0.0, 1e6)
         _in_range(self, "density_weight", 0.0, 1e6)
+        _in_range(self, "curiosity", 0.0, 1e6)
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,9 @@ class AgentConfig:
 
         get(self.scenario)
         check_env(self.env)
+        if self.planner.curiosity > 0 and self.world_model.ensemble < 2:
+            raise ConfigError(f"PlannerConfig.curiosity={self.planner.curiosity} needs a disagreement: set "
+                              f"world_model.ensemble to 2 or more (it is {self.world_model.ensemble})")
         return self
 
     def replace(self, **changes) -> "AgentConfig":

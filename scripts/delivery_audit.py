@@ -1,0 +1,114 @@
+"""Does a learned world model know what a delivery is? Its one-step predictions on the oracle's experience.
+
+    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0]
+
+The learned fetch agent rarely delivers. Either its planner never reaches a delivery, or its world
+model does not predict one when it could. To tell them apart, let the oracle planner (the true
+simulator, no critic) act for `steps` in the agent's scenario, then ask the learned world model, on
+every step the oracle took, what it predicts for that step from the encoded state and the action
+taken: the IC's channels (task, order), the held item and the orders after the step, and the IC
+itself. Steps are grouped by what really happened: a delivery, a pick-up, "interact" that did
+nothing, a drop, and everything else. A model that knows deliveries predicts task ~1 and an IC near
+the real one on the delivery rows.
+"""
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from aptami.agent import checkpoint  # noqa: E402
+from aptami.agent.agent import Agent, _encode  # noqa: E402
+from aptami.agent.cost import SENSOR_INDEX, Percept  # noqa: E402
+from aptami.env.types import ACTION_NAMES, HELD_SLICE, ORDERS_SLICE  # noqa: E402
+from aptami.util import enable_compilation_cache  # noqa: E402
+
+INTERACT = ACTION_NAMES.index("interact")
+ALT = ACTION_NAMES.index("alt")
+
+
+def oracle_experience(cfg, steps: int, seed: int):
+    """The memory of an oracle planner (no critic, no exploration) acting for `steps`."""
+    ocfg = cfg.replace(train=dataclasses.replace(cfg.train, world_model="oracle", capacity=steps + 8),
+                       planner=dataclasses.replace(cfg.planner, use_critic=False, epsilon=0.0,
+                                                   policy_samples=0))
+    oracle = Agent(ocfg)
+    st = oracle.init(jax.random.key(seed))
+    st, tr = jax.jit(lambda s: oracle.collect(s, steps, "plan", explore=False, keep=("task",)))(st)
+    mem = {k: v[:steps] for k, v in st.memory._asdict().items() if k not in ("ptr", "size")}
+    return mem, float(np.sum(tr["task"]))
+
+
+def audit(folder, steps: int, which: int, seed: int):
+    agent, state, _ = checkpoint.load(folder)
+    st = jax.tree.map(lambda x: x[which], state)
+    mem, delivered = oracle_experience(agent.cfg, steps, seed)
+    weights = agent.configurator.base
+
+    def predict(frame, proprio, action, next_frame, next_proprio):
+        a_vec = jax.nn.one_hot(action, agent.n_actions)
+        z = _encode(st.wm, frame, proprio)
+        z_next, percept, disagreement = st.wm.imagine(z, a_vec)
+        z_seen = _encode(st.wm, next_frame, next_proprio)
+        ic_hat = st.ic(percept, weights)[0]
+        return percept.sensors, percept.proprio, ic_hat, jnp.mean((z_next - z_seen) ** 2), disagreement
+
+    s_hat, p_hat, ic_hat, err, dis = jax.jit(jax.vmap(predict))(
+        mem["frames"], mem["proprio"], mem["actions"], mem["next_frames"], mem["next_proprio"])
+    s_hat, p_hat, ic_hat, err, dis = (np.asarray(x) for x in (s_hat, p_hat, ic_hat, err, dis))
+    sens, prop, nprop = np.asarray(mem["sensors"]), np.asarray(mem["proprio"]), np.asarray(mem["next_proprio"])
+    act, cost = np.asarray(mem["actions"]), np.asarray(mem["cost"])
+    held_before = prop[:, HELD_SLICE].argmax(1)
+    held_after = nprop[:, HELD_SLICE].argmax(1)
+    task = sens[:, SENSOR_INDEX["task"]]
+    groups = {
+        "delivery": task > 0,
+        "pick-up": (held_before == 0) & (held_after != 0),
+        "interact, nothing happened": (act == INTERACT) & (task == 0) & (held_before == held_after),
+        "drop": (act == ALT) & (held_before != 0) & (held_after == 0),
+    }
+    groups["everything else"] = ~np.any(np.stack(list(groups.values())), 0)
+    ti, oi = SENSOR_INDEX["task"], SENSOR_INDEX["order"]
+    rows = {}
+    for name, m in groups.items():
+        if not m.any():
+            rows[name] = {"steps": 0}
+            continue
+        rows[name] = {
+            "steps": int(m.sum()),
+            "task real/predicted": [float(sens[m, ti].mean()), float(s_hat[m, ti].mean())],
+            "order real/predicted": [float(sens[m, oi].mean()), float(s_hat[m, oi].mean())],
+            "held item after, real/predicted (share right)": float(
+                (p_hat[m][:, HELD_SLICE].argmax(1) == held_after[m]).mean()),
+            "orders after, mean abs error": float(np.abs(p_hat[m][:, ORDERS_SLICE] - nprop[m][:, ORDERS_SLICE]).mean()),
+            "IC real/predicted": [float(cost[m].mean()), float(ic_hat[m].mean())],
+            "latent prediction error": float(err[m].mean()),
+            "ensemble disagreement": float(dis[m].mean()),
+        }
+    seen = np.asarray(st.memory.sensors[:, ti] > 0).sum()
+    return {"run": str(folder), "agent": which, "deliveries_in_memory": int(seen),
+            "memory_steps": int(st.memory.size), "oracle_steps": steps, "oracle_deliveries": delivered,
+            "groups": rows}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run")
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--agent", type=int, default=0, help="which of the vmapped seeds")
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args(argv)
+    if a.steps <= 0:
+        raise SystemExit("--steps must be positive")
+    enable_compilation_cache()
+    print(json.dumps(audit(a.run, a.steps, a.agent, a.seed), indent=1))
+
+
+if __name__ == "__main__":
+    main()
