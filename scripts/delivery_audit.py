@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import Agent, _encode  # noqa: E402
-from aptami.agent.cost import SENSOR_INDEX, Percept  # noqa: E402
+from aptami.agent.cost import SENSOR_INDEX  # noqa: E402
 from aptami.env.types import ACTION_NAMES, HELD_SLICE, ORDERS_SLICE  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 

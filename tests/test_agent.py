@@ -160,11 +160,11 @@ def test_curiosity_draws_the_planner_to_disagreement_while_exploring_only():
     z = st.wm.encode(st.obs.frame, st.obs.proprio)
     w = plain.configurator.base
 
-    def cost(agent, explore):
+    def plan_cost(agent, explore):
         return float(agent.decide(st, jax.random.key(2), z, w, "plan", explore)[3])
 
-    assert cost(curious, False) == cost(plain, False) == cost(plain, True)
-    assert cost(curious, True) < cost(plain, True)
+    assert plan_cost(curious, False) == plan_cost(plain, False) == plan_cost(plain, True)
+    assert plan_cost(curious, True) < plan_cost(plain, True)
 
 
 def test_oracle_planner_navigates_two_rooms():
