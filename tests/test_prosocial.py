@@ -93,6 +93,15 @@ def test_bad_cost_networks_are_refused(model, match):
         check_score_model(bad)
 
 
+@pytest.mark.parametrize("variant", ["pixels", "latent", "probe"])
+def test_every_score_model_variant_passes_the_check(variant):
+    """Every variant reads the house's frame and proprioception (a hard-wired proprioception size once
+    refused the probe, which reads proprioception, and crashed probe-vs-supervised)."""
+    from aptami.prosocial.models import template
+
+    check_score_model(template(variant))
+
+
 def test_best_of_n_is_exact():
     rng = np.random.default_rng(0)
     s = rng.normal(size=50)

@@ -102,8 +102,11 @@ class ScoreTerm(Term):
         return -model(p.frame, p.proprio)
 
 
-def check_score_model(model, frame_shape=(28, 28, 3), proprio_size: int = 13) -> None:
+def check_score_model(model, frame_shape=(28, 28, 3), proprio_size: int | None = None) -> None:
     """Refuse a cost network that cannot read a frame or does not return one finite number."""
+    from ..env.types import PROPRIO_SIZE
+
+    proprio_size = PROPRIO_SIZE if proprio_size is None else proprio_size
     frame = jnp.zeros(frame_shape, jnp.uint8)
     proprio = jnp.zeros(proprio_size)
     try:
