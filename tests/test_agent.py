@@ -227,6 +227,22 @@ def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
     np.testing.assert_allclose(g, [1 + 0.5 * 6.0, 6.0, 6.0])  # truncation bootstraps from V
 
 
+def test_watched_demonstrations_are_remembered_but_not_imitated():
+    """train.demo_steps: after the random prefill the oracle planner acts and the robot remembers what it
+    saw (observational learning); the steps are not Mode-1 distillation targets."""
+    from aptami.env.types import ACTION_NAMES
+
+    cfg = tiny("fetch")
+    cfg = cfg.replace(train=dataclasses.replace(cfg.train, prefill_steps=16, demo_steps=48))
+    st = jax.jit(Agent(cfg).prefill)(Agent(cfg).init(jax.random.key(0)))
+    mem = st.memory
+    assert int(mem.size) == 64 and not bool(mem.planned[:64].any())
+    # the teacher plans: within its 48 steps it walks to a shelf and takes an item
+    took = (mem.next_proprio[16:64, 3] == 0) & (mem.proprio[16:64, 3] == 1)
+    assert bool(took.any()), "the oracle teacher took no item in 48 steps"
+    assert (np.asarray(mem.actions[16:64]) != ACTION_NAMES.index("noop")).any()
+
+
 def test_memory_is_a_ring_read_in_order():
     mem = ShortTermMemory.empty(10, (2, 2, 3), 13, 16, 1, 4)
     for i in range(15):

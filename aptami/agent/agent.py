@@ -114,6 +114,11 @@ class Agent:
         self.frame_shape, self.tile_px = self.house.size.frame_shape, self.house.size.tile_px
         self.has_goal = int(self.env_params.n_goal_spawn) > 0
         self._setup(extra_terms)
+        self._teacher = None   # train.demo_steps: the oracle planner the robot watches (built outside jit)
+        if cfg.train.demo_steps:
+            pc = dataclasses.replace(cfg.planner, use_critic=False, policy_samples=0, epsilon=0.0)
+            self._teacher = Agent(cfg.replace(
+                train=dataclasses.replace(cfg.train, world_model="oracle", demo_steps=0), planner=pc), extra_terms)
 
     def _setup(self, extra_terms):
         """The Intrinsic Cost, the configurator, novelty hashing and the optimisers."""
@@ -318,10 +323,16 @@ class Agent:
         return jax.lax.scan(body, st, None, length=updates)
 
     def prefill(self, st: AgentState) -> AgentState:
-        """Random 'flailing' that fills memory before anything is learned."""
+        """Random 'flailing' that fills memory before anything is learned; then, if train.demo_steps,
+        the oracle planner acts while the robot watches and remembers (its actions are not distilled)."""
         t = self.cfg.train
         if t.prefill_steps:
             st, _ = self.collect(st, t.prefill_steps, "random")
+        if t.demo_steps:
+            start = st.memory.ptr
+            st, _ = self._teacher.collect(st, t.demo_steps, "plan", explore=False, keep=())
+            idx = (start + jnp.arange(t.demo_steps)) % st.memory.capacity
+            st = st._replace(memory=st.memory._replace(planned=st.memory.planned.at[idx].set(False)))
         return st._replace(episodes=_zero_episodes(self.n_terms))
 
     def pretrain(self, st: AgentState, updates: int) -> tuple[AgentState, dict]:

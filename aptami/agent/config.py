@@ -169,13 +169,15 @@ class TrainConfig:
     pretrain_updates: int = 500       # world-model updates on the prefill before acting
     mode: str = "mode2"               # act with the planner ("mode2") or the distilled policy ("mode1")
     event_fraction: float = 0.0       # share of each batch drawn around remembered task events (deliveries)
+    demo_steps: int = 0               # steps of the oracle planner acting, watched and remembered after the
+                                      # prefill: learning by observation (a diagnostic: exploration or model?)
 
     def check(self):
         _positive(self, "collect_steps", "updates", "batch", "seq_len", "capacity")
         _one_of(self, "world_model", ("learned", "oracle"))
         _one_of(self, "mode", ("mode2", "mode1"))
         _in_range(self, "event_fraction", 0.0, 1.0)
-        for n in ("iterations", "prefill_steps", "pretrain_updates"):
+        for n in ("iterations", "prefill_steps", "pretrain_updates", "demo_steps"):
             v = getattr(self, n)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"TrainConfig.{n} must be a whole number >= 0, got {v!r}")
