@@ -300,10 +300,12 @@ PRESET_OVERRIDES = {
     "two-rooms": {"planner": {"use_critic": False, "epsilon": 0.1},
                   "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
                             "iterations": 20, "collect_steps": 100, "updates": 100}},
-    # fetching: deliveries lie beyond the horizon, so the critic is used. (train.event_fraction=0.25,
-    # replaying remembered deliveries, was measured worse: its heads then saw a delivery in every
-    # interaction, and the planner stood at a shelf pressing "interact"; README, Competence)
+    # fetching: deliveries lie beyond the horizon, so the critic is used. Random flailing never delivers
+    # and the planner rarely does, so a world model learns no delivery (1-3 in 24,000 remembered steps;
+    # scripts/delivery_audit.py): the robot first watches 4,000 steps of the oracle planner at work
+    # (train.demo_steps; 0 gives the unaided agent). (train.event_fraction=0.25, replaying remembered
+    # deliveries, and planner.curiosity, a disagreement bonus, were measured worse; README, Competence)
     "fetch": {"planner": {"epsilon": 0.1},
               "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
-                        "iterations": 20, "collect_steps": 200, "updates": 100}},
+                        "iterations": 20, "collect_steps": 200, "updates": 100, "demo_steps": 4_000}},
 }
