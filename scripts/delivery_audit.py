@@ -12,7 +12,6 @@ nothing, a drop, and everything else. A model that knows deliveries predicts tas
 the real one on the delivery rows.
 """
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
-from aptami.agent.agent import Agent, _encode  # noqa: E402
+from aptami.agent.agent import Agent, _encode, teacher_config  # noqa: E402
 from aptami.agent.cost import SENSOR_INDEX  # noqa: E402
 from aptami.env.types import ACTION_NAMES, HELD_SLICE, ORDERS_SLICE  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
@@ -35,10 +34,7 @@ ALT = ACTION_NAMES.index("alt")
 
 def oracle_experience(cfg, steps: int, seed: int):
     """The memory of an oracle planner (no critic, no exploration) acting for `steps`."""
-    ocfg = cfg.replace(train=dataclasses.replace(cfg.train, world_model="oracle", capacity=steps + 8),
-                       planner=dataclasses.replace(cfg.planner, use_critic=False, epsilon=0.0,
-                                                   policy_samples=0))
-    oracle = Agent(ocfg)
+    oracle = Agent(teacher_config(cfg, capacity=steps + 8))
     st = oracle.init(jax.random.key(seed))
     st, tr = jax.jit(lambda s: oracle.collect(s, steps, "plan", explore=False, keep=("task",)))(st)
     mem = {k: v[:steps] for k, v in st.memory._asdict().items() if k not in ("ptr", "size")}

@@ -234,7 +234,8 @@ def test_watched_demonstrations_are_remembered_but_not_imitated():
 
     cfg = tiny("fetch")
     cfg = cfg.replace(train=dataclasses.replace(cfg.train, prefill_steps=16, demo_steps=48))
-    st = jax.jit(Agent(cfg).prefill)(Agent(cfg).init(jax.random.key(0)))
+    agent = Agent(cfg)
+    st = jax.jit(agent.prefill)(agent.init(jax.random.key(0)))
     mem = st.memory
     assert int(mem.size) == 64 and not bool(mem.planned[:64].any())
     # the teacher plans: within its 48 steps it walks to a shelf and takes an item

@@ -104,6 +104,13 @@ def _zero_running(n_terms) -> Running:
     return Running(z, jnp.zeros(n_terms), z, jnp.zeros(N_EVENTS), z, z)
 
 
+def teacher_config(cfg: AgentConfig, **train) -> AgentConfig:
+    """The oracle planner of the same IC and planner sizes, without critic, Mode-1 seeds or exploration:
+    what a robot with train.demo_steps watches (and the delivery audit's reference)."""
+    pc = dataclasses.replace(cfg.planner, use_critic=False, policy_samples=0, epsilon=0.0)
+    return cfg.replace(train=dataclasses.replace(cfg.train, world_model="oracle", demo_steps=0, **train), planner=pc)
+
+
 class Agent:
     """The APTAMI agent for one configuration. Pure functions of AgentState; jit/vmap freely."""
 
@@ -114,11 +121,8 @@ class Agent:
         self.frame_shape, self.tile_px = self.house.size.frame_shape, self.house.size.tile_px
         self.has_goal = int(self.env_params.n_goal_spawn) > 0
         self._setup(extra_terms)
-        self._teacher = None   # train.demo_steps: the oracle planner the robot watches (built outside jit)
-        if cfg.train.demo_steps:
-            pc = dataclasses.replace(cfg.planner, use_critic=False, policy_samples=0, epsilon=0.0)
-            self._teacher = Agent(cfg.replace(
-                train=dataclasses.replace(cfg.train, world_model="oracle", demo_steps=0), planner=pc), extra_terms)
+        # train.demo_steps: the oracle planner the robot watches (built here, outside jit)
+        self._teacher = Agent(teacher_config(cfg), extra_terms) if cfg.train.demo_steps else None
 
     def _setup(self, extra_terms):
         """The Intrinsic Cost, the configurator, novelty hashing and the optimisers."""

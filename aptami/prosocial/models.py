@@ -16,6 +16,7 @@ import numpy as np
 
 from ..agent.cost import CostError, Percept, Term
 from ..agent.nets import MLP, TileFeatures
+from ..env.types import PROPRIO_SIZE
 
 VARIANTS = ("pixels", "latent", "probe")
 
@@ -104,8 +105,6 @@ class ScoreTerm(Term):
 
 def check_score_model(model, frame_shape=(28, 28, 3), proprio_size: int | None = None) -> None:
     """Refuse a cost network that cannot read a frame or does not return one finite number."""
-    from ..env.types import PROPRIO_SIZE
-
     proprio_size = PROPRIO_SIZE if proprio_size is None else proprio_size
     frame = jnp.zeros(frame_shape, jnp.uint8)
     proprio = jnp.zeros(proprio_size)
@@ -126,7 +125,6 @@ def template(variant: str, latent: int = 64):
     """An untrained model of the variant's structure (to deserialise into)."""
     from ..agent.config import PerceptionConfig
     from ..agent.perception import Perception
-    from ..env.types import PROPRIO_SIZE
 
     key = jax.random.key(0)
     if variant == "pixels":
