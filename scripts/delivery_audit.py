@@ -93,17 +93,55 @@ def audit(folder, steps: int, which: int, seed: int):
             "groups": rows}
 
 
+def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 8, 12)):
+    """How far the imagined body sense drifts along k-step rollouts of the oracle's real actions:
+    the robot's and its target's pose (in cells: the order potential moves by 1/16 per cell), the held
+    item, and the order potential read from it (cost.LEVEL_OF_PROPRIO), against the real ones k steps
+    later (starts whose k steps stay in one episode). k = 0 reads the encoded state itself."""
+    from aptami.env.core import order_potential_of_proprio
+    from aptami.env.types import POSE_SCALE, POSE_SLICE
+
+    agent, state, _ = checkpoint.load(folder)
+    st = jax.tree.map(lambda x: x[which], state)
+    mem, _ = oracle_experience(agent.cfg, steps, seed)
+    z = jax.jit(jax.vmap(lambda f, p: _encode(st.wm, f, p)))(mem["frames"], mem["proprio"])
+    done = np.asarray(mem["terminated"]) | np.asarray(mem["truncated"])
+    a_vec = jax.nn.one_hot(mem["actions"], agent.n_actions)
+    out = {}
+    zk = z
+    for k in range(max(horizons) + 1):
+        if k in horizons:
+            n = steps - k
+            ok = np.array([not done[t:t + k].any() for t in range(n)])
+            p_hat = np.asarray(jax.vmap(st.wm.proprio_head)(zk[:n]))[ok]
+            p_real = (np.asarray(mem["proprio"]) if k == 0 else np.asarray(mem["next_proprio"])[k - 1:])[:n][ok]
+            pose_err = np.abs(p_hat[:, POSE_SLICE] - p_real[:, POSE_SLICE]) * POSE_SCALE
+            pot = lambda q: np.asarray(jax.vmap(order_potential_of_proprio)(jnp.asarray(q)))  # noqa: E731
+            out[f"k={k}"] = {
+                "starts": int(ok.sum()),
+                "robot pose error, cells (mean |dy|+|dx|)": float(pose_err[:, :2].sum(1).mean()),
+                "target pose error, cells": float(pose_err[:, 2:].sum(1).mean()),
+                "held item right": float((p_hat[:, HELD_SLICE].argmax(1) == p_real[:, HELD_SLICE].argmax(1)).mean()),
+                "order potential mean abs error": float(np.abs(pot(p_hat) - pot(p_real)).mean()),
+            }
+        if k < max(horizons):
+            zk = jax.vmap(st.wm.predict)(zk[:-1], a_vec[k:k + zk.shape[0] - 1])
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--agent", type=int, default=0, help="which of the vmapped seeds")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rollout", action="store_true", help="instead: drift of the imagined body sense over k steps")
     a = ap.parse_args(argv)
     if a.steps <= 0:
         raise SystemExit("--steps must be positive")
     enable_compilation_cache()
-    print(json.dumps(audit(a.run, a.steps, a.agent, a.seed), indent=1))
+    fn = rollout_audit if a.rollout else audit
+    print(json.dumps(fn(a.run, a.steps, a.agent, a.seed), indent=1))
 
 
 if __name__ == "__main__":

@@ -63,13 +63,16 @@ class WorldModelConfig:
     sigreg_weight: float = 1.0
     sigreg_slices: int = 64
     head_weight: float = 1.0          # read-out of proprioception and sensors
+    pose_weight: float = 0.0          # extra: squared error of the read-out pose in cells (proprioception
+    #                                   keeps pose in cells / 32, so a cell's error is otherwise nearly free)
     stop_grad_target: bool = False    # True: stop-gradient targets (cheaper, but it lost accuracy here)
     lr: float = 1e-3
 
     def check(self):
         _positive(self, "hidden", "ensemble", "rollout", "sigreg_slices")
         _one_of(self, "regularizer", ("vicreg", "sigreg"))
-        for n in ("var_weight", "cov_weight", "temporal_weight", "idm_weight", "sigreg_weight", "head_weight"):
+        for n in ("var_weight", "cov_weight", "temporal_weight", "idm_weight", "sigreg_weight", "head_weight",
+                  "pose_weight"):
             _in_range(self, n, 0.0, 1e3)
         _in_range(self, "lr", 1e-7, 1.0)
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..env.types import N_ACTIONS, PROPRIO_SIZE
+from ..env.types import N_ACTIONS, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE
 from . import losses as L
 from .config import PerceptionConfig, WorldModelConfig
 from .cost import CHANGE_OF, LEVEL_OF_PROPRIO, N_SENSORS, SENSOR_INDEX, Percept
@@ -148,8 +148,12 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     s_hat = jax.vmap(jax.vmap(lambda zz, aa, zp: wm.read(zz, aa, zp)[0]))(z, a_vec, pm)
     p_hat = jax.vmap(jax.vmap(wm.proprio_head))(zn)
     p_hat_pred = jax.vmap(jax.vmap(wm.proprio_head))(pm)
-    heads = (jnp.mean((s_hat - batch["sensors"]) ** 2)
-             + jnp.mean((p_hat - batch["next_proprio"]) ** 2) + jnp.mean((p_hat_pred - batch["next_proprio"]) ** 2))
+    def proprio_err(ph, real):  # per step: mean squared error, plus the pose's in cells (cfg.pose_weight)
+        pose = (ph[..., POSE_SLICE] - real[..., POSE_SLICE]) * POSE_SCALE
+        return jnp.mean((ph - real) ** 2, -1) + cfg.pose_weight * jnp.mean(pose ** 2, -1)
+
+    heads = (jnp.mean((s_hat - batch["sensors"]) ** 2) + jnp.mean(proprio_err(p_hat, batch["next_proprio"]))
+             + jnp.mean(proprio_err(p_hat_pred, batch["next_proprio"])))
     # ... and along the multi-step rollout, where the planner reads them: a head trained only on
     # one-step predictions meets imagined latents it never saw and the planner finds its errors
     roll_z = preds.mean(2)                                            # [B, steps, D]
@@ -158,7 +162,7 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     s_err = jnp.mean((s_roll - batch["sensors"][:, :steps]) ** 2, axis=2)
     # the imagined proprioception too: the IC's levels are computed from it (cost.LEVEL_OF_PROPRIO)
     p_roll = jax.vmap(jax.vmap(wm.proprio_head))(roll_z)
-    s_err = s_err + jnp.mean((p_roll - batch["next_proprio"][:, :steps]) ** 2, axis=2)
+    s_err = s_err + proprio_err(p_roll, batch["next_proprio"][:, :steps])
     heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
     loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads
