@@ -41,10 +41,15 @@ def oracle_experience(cfg, steps: int, seed: int):
     return mem, float(np.sum(tr["task"]))
 
 
-def audit(folder, steps: int, which: int, seed: int):
+def agent_and_oracle(folder, steps: int, which: int, seed: int):
+    """The trained agent, seed `which`'s state, and the oracle's experience in its scenario."""
     agent, state, _ = checkpoint.load(folder)
     st = jax.tree.map(lambda x: x[which], state)
-    mem, delivered = oracle_experience(agent.cfg, steps, seed)
+    return (agent, st, *oracle_experience(agent.cfg, steps, seed))
+
+
+def audit(folder, steps: int, which: int, seed: int):
+    agent, st, mem, delivered = agent_and_oracle(folder, steps, which, seed)
     weights = agent.configurator.base
 
     def predict(frame, proprio, action, next_frame, next_proprio):
@@ -101,28 +106,27 @@ def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 
     from aptami.env.core import order_potential_of_proprio
     from aptami.env.types import POSE_SCALE, POSE_SLICE
 
-    agent, state, _ = checkpoint.load(folder)
-    st = jax.tree.map(lambda x: x[which], state)
-    mem, _ = oracle_experience(agent.cfg, steps, seed)
+    agent, st, mem, _ = agent_and_oracle(folder, steps, which, seed)
     z = jax.jit(jax.vmap(lambda f, p: _encode(st.wm, f, p)))(mem["frames"], mem["proprio"])
     done = np.asarray(mem["terminated"]) | np.asarray(mem["truncated"])
+    ends_before = np.concatenate([[0], np.cumsum(done)])       # episode ends among steps [0, t)
     a_vec = jax.nn.one_hot(mem["actions"], agent.n_actions)
+    pot = jax.jit(jax.vmap(order_potential_of_proprio))
     out = {}
     zk = z
     for k in range(max(horizons) + 1):
         if k in horizons:
             n = steps - k
-            ok = np.array([not done[t:t + k].any() for t in range(n)])
+            ok = ends_before[k:k + n] == ends_before[:n]             # steps t .. t+k-1 stay in one episode
             p_hat = np.asarray(jax.vmap(st.wm.proprio_head)(zk[:n]))[ok]
             p_real = (np.asarray(mem["proprio"]) if k == 0 else np.asarray(mem["next_proprio"])[k - 1:])[:n][ok]
             pose_err = np.abs(p_hat[:, POSE_SLICE] - p_real[:, POSE_SLICE]) * POSE_SCALE
-            pot = lambda q: np.asarray(jax.vmap(order_potential_of_proprio)(jnp.asarray(q)))  # noqa: E731
             out[f"k={k}"] = {
                 "starts": int(ok.sum()),
                 "robot pose error, cells (mean |dy|+|dx|)": float(pose_err[:, :2].sum(1).mean()),
                 "target pose error, cells": float(pose_err[:, 2:].sum(1).mean()),
                 "held item right": float((p_hat[:, HELD_SLICE].argmax(1) == p_real[:, HELD_SLICE].argmax(1)).mean()),
-                "order potential mean abs error": float(np.abs(pot(p_hat) - pot(p_real)).mean()),
+                "order potential mean abs error": float(jnp.abs(pot(p_hat) - pot(p_real)).mean()),
             }
         if k < max(horizons):
             zk = jax.vmap(st.wm.predict)(zk[:-1], a_vec[k:k + zk.shape[0] - 1])

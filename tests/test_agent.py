@@ -1,5 +1,6 @@
 """The APTAMI agent: immutability of the IC, planners, learning, bad input, determinism."""
 import dataclasses
+import functools
 
 import equinox as eqx
 import gymnasium as gym
@@ -179,9 +180,10 @@ def test_oracle_planner_navigates_two_rooms():
 
 
 # ----------------------------------------------------------------------------- learning
+@functools.lru_cache(maxsize=None)
 def _warm_world_model(pose_weight=0.0):
     """A two-rooms world model after 250 self-supervised updates; its one-step read-out pose error in
-    cells and its latents."""
+    cells and its latents (cached: two tests read the plain one)."""
     cfg = tiny("two-rooms").replace(train=TrainConfig(prefill_steps=3000, capacity=3000, pretrain_updates=250,
                                                       batch=32, seq_len=4, iterations=0))
     cfg = cfg.replace(world_model=dataclasses.replace(cfg.world_model, pose_weight=pose_weight))
@@ -197,7 +199,7 @@ def _warm_world_model(pose_weight=0.0):
 
 
 def test_world_model_learns_its_own_movement_without_collapse():
-    err, z = _warm_world_model()
+    err, z = _warm_world_model(0.0)
     assert err < 0.5  # cells
     health = latent_health(z.reshape(-1, z.shape[-1]))
     assert float(health["effective_rank"]) > 5 and int(health["dims_alive"]) > 10, health
