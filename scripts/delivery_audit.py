@@ -1,6 +1,6 @@
 """Does a learned world model know what a delivery is? Its one-step predictions on the oracle's experience.
 
-    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0]
+    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0] [--rollout | --moves]
 
 The learned fetch agent rarely delivers. Either its planner never reaches a delivery, or its world
 model does not predict one when it could. To tell them apart, let the oracle planner (the true
@@ -133,18 +133,91 @@ def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 
     return out
 
 
+def oracle_states(cfg, steps: int, seed: int):
+    """The world states (before each step) an oracle planner passes through in `steps`."""
+    oracle = Agent(teacher_config(cfg, capacity=steps + 8))
+
+    def body(s, _):
+        before = s.env_state
+        s, _ = oracle.act(s, "plan", explore=False)
+        return s, before
+
+    return jax.jit(lambda s: jax.lax.scan(body, s, None, length=steps)[1])(oracle.init(jax.random.key(seed)))
+
+
+def moves_audit(folder, steps: int, which: int, seed: int):
+    """Does the model know what a move or an "interact" will do from here? From every state the oracle
+    passed through, each of the four moves and "interact" is tried in the real house and imagined one
+    step by the learned world model (what it was never shown: most of these are not the oracle's
+    choice). Moves are grouped by what really happened to the robot (moved one cell, blocked by a
+    human, or blocked by anything else: a wall, a closed door, a shelf): the imagined displacement in
+    cells, and how often the imagined pose lands within half a cell of the real one. "interact" is
+    grouped by its real outcome (a pick-up, a delivery, nothing): how often the imagined held item is
+    the real one, and the imagined task reading (1 on a delivery)."""
+    from aptami.env.types import POSE_SCALE, POSE_SLICE
+
+    agent, st, *_ = agent_and_oracle(folder, 1, which, seed)
+    house, p = agent.house, agent.env_params
+    states = oracle_states(agent.cfg, steps, seed)
+    tried = jnp.array([ACTION_NAMES.index(m) for m in ("up", "down", "left", "right", "interact")])
+    ti = SENSOR_INDEX["task"]
+
+    def one(es, key):
+        obs = house.observe(es, p)
+        z = _encode(st.wm, obs.frame, obs.proprio)
+
+        def attempt(a, k):
+            after, info = house.step_state(k, es, a, p)
+            _, percept, _ = st.wm.imagine(z, jax.nn.one_hot(a, agent.n_actions))
+            human = jnp.any((es.human_pos == es.robot_pos + jnp.asarray(house._act_delta)[a]) & p.human_active)
+            return (obs.proprio, house.observe(after, p).proprio, percept.proprio, info["task"],
+                    percept.sensors[ti], human)
+
+        return jax.vmap(attempt)(tried, jax.random.split(key, tried.shape[0]))
+
+    out = jax.jit(jax.vmap(one))(states, jax.random.split(jax.random.key(seed + 1), steps))
+    before, real, imagined, task, task_hat, human = (np.asarray(x) for x in out)
+    pose = lambda x: x[..., POSE_SLICE][..., :2] * POSE_SCALE  # noqa: E731
+    d_real, d_hat = pose(real) - pose(before), pose(imagined) - pose(before)
+    moved = np.abs(d_real).sum(-1) > 0.5
+    hit = np.abs(d_hat - d_real).sum(-1) < 0.5
+    rows = {}
+    mv = np.zeros_like(moved)
+    mv[:, :4] = True
+    for name, m in (("moved", mv & moved), ("blocked by a human", mv & ~moved & human),
+                    ("blocked by anything else", mv & ~moved & ~human)):
+        rows[name] = {"moves": int(m.sum())} if not m.any() else {
+            "moves": int(m.sum()),
+            "imagined displacement, cells (mean |dy|+|dx|)": float(np.abs(d_hat[m]).sum(-1).mean()),
+            "imagined pose within half a cell of the real one": float(hit[m].mean())}
+    held0, held1 = before[..., HELD_SLICE].argmax(-1), real[..., HELD_SLICE].argmax(-1)
+    held_hat = imagined[..., HELD_SLICE].argmax(-1)
+    it = ~mv
+    for name, m in (("interact: delivery", it & (task > 0)),
+                    ("interact: pick-up", it & (held0 == 0) & (held1 != 0)),
+                    ("interact: nothing happened", it & (task == 0) & (held0 == held1))):
+        rows[name] = {"tries": int(m.sum())} if not m.any() else {
+            "tries": int(m.sum()),
+            "imagined held item right": float((held_hat[m] == held1[m]).mean()),
+            "task real/imagined": [float(task[m].mean()), float(task_hat[m].mean())]}
+    return {"run": str(folder), "agent": which, "oracle_states": steps, "groups": rows}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--agent", type=int, default=0, help="which of the vmapped seeds")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--rollout", action="store_true", help="instead: drift of the imagined body sense over k steps")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--rollout", action="store_true", help="instead: drift of the imagined body sense over k steps")
+    how.add_argument("--moves", action="store_true",
+                     help="instead: each move and interact, tried and imagined, from the oracle's states")
     a = ap.parse_args(argv)
     if a.steps <= 0:
         raise SystemExit("--steps must be positive")
     enable_compilation_cache()
-    fn = rollout_audit if a.rollout else audit
+    fn = rollout_audit if a.rollout else moves_audit if a.moves else audit
     print(json.dumps(fn(a.run, a.steps, a.agent, a.seed), indent=1))
 
 

@@ -278,6 +278,24 @@ def test_memory_is_a_ring_read_in_order():
     seqs = np.asarray(mem.sample(jax.random.key(1), 50, 4, event_channel=0, event_fraction=0.5)["actions"])
     assert np.all((seqs[:25] == 9).any(1)) and not np.all((seqs[25:] == 9).any(1))
     assert np.all(np.diff(seqs, axis=1) == 1) and int(seqs.min()) >= 5
+    # the newest steps only (critic.recent): the last 6 written are 9..14
+    seqs = np.asarray(mem.sample(jax.random.key(2), 50, 4, newest=6)["actions"])
+    assert int(seqs.min()) == 9 and int(seqs.max()) <= 14 and np.all(np.diff(seqs, axis=1) == 1)
+
+
+def test_critic_learns_from_recent_experience_only_when_asked():
+    """critic.recent changes what the critic learns from, and nothing that the world model learns."""
+    base = tiny()
+    cfg = base.replace(critic=dataclasses.replace(base.critic, recent=40))
+    outs = []
+    for c in (base, cfg):
+        agent = Agent(c)
+        st = jax.jit(agent.warmup)(agent.init(jax.random.key(0)))[0]
+        outs.append(jax.jit(agent.learn)(st)[0])
+    assert leaves_equal(outs[0].wm, outs[1].wm)
+    assert not leaves_equal(outs[0].critic, outs[1].critic)
+    with pytest.raises(ConfigError, match="CriticConfig.recent"):
+        base.replace(critic=dataclasses.replace(base.critic, recent=-1)).check()
 
 
 def test_same_key_same_run_and_seeds_vmap_in_one_line():

@@ -53,14 +53,17 @@ class ShortTermMemory(NamedTuple):
                              size=jnp.minimum(self.size + 1, self.capacity))
 
     def sample(self, key, batch: int, length: int, event_channel: int | None = None,
-               event_fraction: float = 0.0) -> dict:
+               event_fraction: float = 0.0, newest: int = 0) -> dict:
         """`batch` chronological sequences of `length` steps (never across the write position).
 
         With `event_fraction` > 0, that share of the sequences contains a step whose sensor channel
         `event_channel` is non-zero (e.g. a delivery), where memory holds any: a world model learns
-        what a rare event looks like only if its batches ever show one (prioritised replay)."""
-        oldest = (self.ptr - self.size) % self.capacity
-        span = jnp.maximum(self.size - length, 1)
+        what a rare event looks like only if its batches ever show one (prioritised replay).
+        With `newest` > 0, only the newest `newest` steps are read (e.g. the agent's own recent
+        experience rather than the random flailing it started with)."""
+        window = self.size if not newest else jnp.minimum(self.size, newest)
+        oldest = (self.ptr - window) % self.capacity
+        span = jnp.maximum(window - length, 1)
         n_event = int(round(batch * event_fraction)) if event_channel is not None else 0
         if not n_event:   # uniform: the same draws as before the option existed
             offs = jax.random.randint(key, (batch,), 0, span)
@@ -68,7 +71,7 @@ class ShortTermMemory(NamedTuple):
             k_uniform, k_event, k_shift = jax.random.split(key, 3)
             offs = jax.random.randint(k_uniform, (batch,), 0, span)
             rel = jnp.arange(self.capacity)
-            event = (self.sensors[(oldest + rel) % self.capacity, event_channel] != 0) & (rel < self.size)
+            event = (self.sensors[(oldest + rel) % self.capacity, event_channel] != 0) & (rel < window)
             at = jax.random.categorical(k_event, jnp.where(event, 0.0, -jnp.inf), shape=(n_event,))
             start = jnp.clip(at - jax.random.randint(k_shift, (n_event,), 0, length), 0, span - 1)
             offs = offs.at[:n_event].set(jnp.where(event.any(), start, offs[:n_event]))
