@@ -63,7 +63,7 @@ class ShortTermMemory(NamedTuple):
         experience rather than the random flailing it started with)."""
         window = self.size if not newest else jnp.minimum(self.size, newest)
         oldest = (self.ptr - window) % self.capacity
-        span = jnp.maximum(window - length, 1)
+        span = jnp.maximum(window - length + 1, 1)  # starts 0 .. window - length: the newest step too
         n_event = int(round(batch * event_fraction)) if event_channel is not None else 0
         if not n_event:   # uniform: the same draws as before the option existed
             offs = jax.random.randint(key, (batch,), 0, span)
