@@ -41,10 +41,15 @@ def oracle_experience(cfg, steps: int, seed: int):
     return mem, float(np.sum(tr["task"]))
 
 
+def trained_agent(folder, which: int):
+    """The trained agent and seed `which`'s state."""
+    agent, state, _ = checkpoint.load(folder)
+    return agent, jax.tree.map(lambda x: x[which], state)
+
+
 def agent_and_oracle(folder, steps: int, which: int, seed: int):
     """The trained agent, seed `which`'s state, and the oracle's experience in its scenario."""
-    agent, state, _ = checkpoint.load(folder)
-    st = jax.tree.map(lambda x: x[which], state)
+    agent, st = trained_agent(folder, which)
     return (agent, st, *oracle_experience(agent.cfg, steps, seed))
 
 
@@ -156,7 +161,7 @@ def moves_audit(folder, steps: int, which: int, seed: int):
     the real one, and the imagined task reading (1 on a delivery)."""
     from aptami.env.types import POSE_SCALE, POSE_SLICE
 
-    agent, st, *_ = agent_and_oracle(folder, 1, which, seed)
+    agent, st = trained_agent(folder, which)
     house, p = agent.house, agent.env_params
     states = oracle_states(agent.cfg, steps, seed)
     tried = jnp.array([ACTION_NAMES.index(m) for m in ("up", "down", "left", "right", "interact")])
