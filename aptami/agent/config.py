@@ -22,6 +22,13 @@ def _positive(obj, *names):
             raise ConfigError(f"{type(obj).__name__}.{n} must be a positive whole number, got {v!r}")
 
 
+def _whole(obj, *names):
+    for n in names:
+        v = getattr(obj, n)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ConfigError(f"{type(obj).__name__}.{n} must be a whole number >= 0, got {v!r}")
+
+
 def _in_range(obj, name, lo, hi):
     v = getattr(obj, name)
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not (lo <= v <= hi) or v != v:
@@ -92,9 +99,7 @@ class CriticConfig:
 
     def check(self):
         _positive(self, "hidden", "ensemble")
-        if not isinstance(self.recent, int) or self.recent < 0:
-            raise ConfigError(f"CriticConfig.recent must be a whole number >= 0 (0: all of memory), "
-                              f"got {self.recent!r}")
+        _whole(self, "recent")
         _in_range(self, "gamma", 0.0, 1.0)
         _in_range(self, "lam", 0.0, 1.0)
         _in_range(self, "tau", 0.0, 1.0)
@@ -185,10 +190,7 @@ class TrainConfig:
         _one_of(self, "world_model", ("learned", "oracle"))
         _one_of(self, "mode", ("mode2", "mode1"))
         _in_range(self, "event_fraction", 0.0, 1.0)
-        for n in ("iterations", "prefill_steps", "pretrain_updates", "demo_steps"):
-            v = getattr(self, n)
-            if not isinstance(v, int) or v < 0:
-                raise ConfigError(f"TrainConfig.{n} must be a whole number >= 0, got {v!r}")
+        _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps")
         if self.capacity < self.seq_len + 1:
             raise ConfigError(f"TrainConfig.capacity={self.capacity} must exceed seq_len={self.seq_len}")
 
