@@ -90,7 +90,7 @@ def cmd_train(args) -> int:
 
     cfg = _agent_config(args)
     agent, state, folder, history = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
-                                                progress=not args.quiet)
+                                                progress=not args.quiet, checkpoint_s=args.checkpoint_s)
     last = history[-1]
     summary = {"run": str(folder), "scenario": cfg.scenario, "world_model": cfg.train.world_model,
                "seeds": args.seeds, "iterations": cfg.train.iterations, "last": last}
@@ -124,7 +124,7 @@ def cmd_eval(args) -> int:
             state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), args.seeds))
         else:
             agent, state, _, _ = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
-                                             progress=not args.quiet)
+                                             progress=not args.quiet, checkpoint_s=args.checkpoint_s)
     steps = args.steps or int(agent.env_params.max_steps) * 10
     result = evaluate_seeds(agent, state, steps, jax.random.key(args.seed), args.mode)
     result["mode"] = args.mode
@@ -282,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                        help="override a config value, e.g. planner.samples=128 or train.iterations=5")
         s.add_argument("--runs", default="runs/agents", help="folder of run checkpoints")
-        s.add_argument("--chunk", type=int, default=5, help="iterations between checkpoints")
+        s.add_argument("--chunk", type=int, default=5, help="iterations per compiled call (progress, interruption)")
+        s.add_argument("--checkpoint-s", type=float, default=120.0,
+                       help="least seconds between checkpoints (0: after every chunk); Ctrl-C also saves")
         s.add_argument("--quiet", action="store_true", help="no progress bar")
         s.add_argument("--json", action="store_true")
 

@@ -5,7 +5,8 @@
 # leave the GPU idle between launches, and each process compiles on its own CPU cores). A job is an
 # experiment name, or eval:SCENARIO[:SEEDS[:STEPS[:SECTION.KEY=VALUE ...]]] for
 # `aptami eval SCENARIO --world-model learned` (train, then evaluate), each further field one --set.
-# Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
+# SIGINT at the deadline lets training save the chunk in flight; 45 s later it is killed: give the call
+# a timeout_s of SECONDS + 60. Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
 # carried with the call. runs/agents (trained agents, hundreds of MB) stays behind: the return holds 64 MiB.
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
 # (and tar xzf jobs.tgz for each job's JSON answer and log)
@@ -32,10 +33,10 @@ job() {  # one job under what is left of the deadline; its JSON answer stays in 
     IFS=: read -ra f <<< "$1"
     local sets=() kv
     for kv in "${f[@]:4}"; do sets+=(--set "$kv"); done
-    timeout -s INT $left python3 -m aptami.cli eval ${f[1]} --world-model learned --seeds ${f[2]:-8} \
+    timeout -k 45 -s INT $left python3 -m aptami.cli eval ${f[1]} --world-model learned --seeds ${f[2]:-8} \
       --steps ${f[3]:-2000} "${sets[@]}" --quiet --json > $OUT/$name.json 2>> $OUT/$name.err
   else
-    timeout -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err
+    timeout -k 45 -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err
   fi
   echo "=== $1 rc=$? $(( $(date +%s) - s ))s" >> $LOG
 }

@@ -317,6 +317,38 @@ def test_checkpoint_round_trip(tmp_path):
     np.testing.assert_array_equal(jax.random.key_data(st.key), jax.random.key_data(st2.key))
 
 
+
+def test_an_interrupted_training_saves_the_chunk_in_flight_and_resumes_to_the_same_agent(tmp_path, monkeypatch):
+    """Checkpoints are rare (checkpoint_s), so Ctrl-C must save: the resumed run equals an unbroken one."""
+    import tqdm
+
+    from aptami.agent.runner import train_seeds
+
+    cfg = tiny().replace(train=dataclasses.replace(TINY_TRAIN, iterations=3))
+    _, whole, _, hist_whole = train_seeds(cfg, 2, root=tmp_path / "a", chunk=1, progress=False, log=lambda *_: None)
+
+    class Ctrl_C(tqdm.tqdm):   # Ctrl-C once the second online chunk is done (after prefill, pretrain, chunk 1)
+        calls = 0
+
+        def update(self, n=1):
+            Ctrl_C.calls += 1
+            if Ctrl_C.calls == 4:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm, "tqdm", Ctrl_C)
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds(cfg, 2, root=tmp_path / "b", chunk=1, progress=False, log=lambda *_: None, checkpoint_s=1e9)
+    monkeypatch.undo()
+    folder = next((tmp_path / "b").iterdir())
+    assert load(folder)[2]["iterations"] == 2          # saved on the interrupt, not by the (never) timer
+    said = []
+    _, resumed, _, hist = train_seeds(cfg, 2, root=tmp_path / "b", chunk=1, progress=False, log=said.append)
+    assert any("resuming" in s and "iteration 2/3" in s for s in said)
+    assert [h["iteration"] for h in hist] == [0, 1, 2, 3]
+    assert leaves_equal(whole.wm, resumed.wm) and leaves_equal(whole.memory, resumed.memory)
+    assert hist[-1]["wm_loss"] == hist_whole[-1]["wm_loss"]
+
 # ----------------------------------------------------------------------------- outside the house
 class Corridor(gym.Env):
     """A foreign world: five cells drawn as a 20x20 image; reward 1 at the right end."""

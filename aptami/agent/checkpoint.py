@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import jax
@@ -43,12 +44,22 @@ def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
     leaves = jax.tree.leaves(state)
     arrays = {f"a{i}": np.asarray(jax.random.key_data(x) if _is_key(x) else x) for i, x in enumerate(leaves)}
     tmp = path / f"state.tmp{os.getpid()}.npz"
-    np.savez_compressed(tmp, **arrays)
+    write_npz(tmp, arrays)
     os.replace(tmp, path / "state.npz")
     info = {"format": FORMAT, "config": to_dict(cfg), "hash": config_hash(cfg), "meta": meta or {},
             "seeds": _n_seeds(state)}
     (path / "config.json").write_text(json.dumps(info, indent=1, default=str))
     return path
+
+
+def write_npz(file, arrays: dict, level: int = 1) -> None:
+    """`np.savez_compressed` at deflate level 1 instead of its 6: memory's frames (most of a checkpoint,
+    3.4 GB for 16 fetch agents) compress 20x instead of 60x but 2.5x faster, and a checkpoint is
+    written while training waits (benchmarks/checkpoint.py). `np.load` reads it as any .npz."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True) as zf:
+        for name, a in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(a), allow_pickle=False)
 
 
 def _n_seeds(state) -> int:

@@ -1,8 +1,11 @@
 """Host-side orchestration: train several seeds at once (vmapped), in chunks, with checkpoints.
 
 The heavy work stays in jitted, scanned programs; Python only loops over chunks of iterations
-to show progress and to save a checkpoint after each, so an interrupted run resumes from the
-last chunk. A changed configuration gets a different run folder (its hash), never old results.
+to show progress and to save checkpoints, so an interrupted run resumes. A checkpoint of 16 fetch
+agents is 3.4 GB of remembered frames before compression, and writing it took longer than a chunk of
+training on a GPU: checkpoints are written at most every `checkpoint_s` seconds, after the warm-up,
+at the end, and on an interruption (Ctrl-C, SIGINT), after the chunk in flight finishes. A changed
+configuration gets a different run folder (its hash), never old results.
 """
 from __future__ import annotations
 
@@ -30,23 +33,25 @@ def _summ(m: dict) -> dict:
 
 
 def train_seeds(cfg: AgentConfig, seeds: int, root="runs/agents", chunk: int = 5, progress: bool = True,
-                seed0: int = 0, save: bool = True, log=print, extra_terms=(), after_warmup=None):
+                seed0: int = 0, save: bool = True, log=print, extra_terms=(), after_warmup=None,
+                checkpoint_s: float = 120.0):
     """Train `seeds` agents in one vmapped program; resume from `root` when a checkpoint exists.
     Processes that ask for the same run (experiments side by side) take turns: the first trains it,
     the others then resume its finished checkpoint instead of writing the same files at once.
 
     `after_warmup(agent, state) -> (state, info)`, if given, runs once between the warm-up and the
     online iterations (e.g. to fit an IC term on the agent's own latents, then frozen); `info` goes
-    into the warm-up row of the history.
+    into the warm-up row of the history. `checkpoint_s`: least seconds between checkpoints (0: each chunk).
 
     Returns (agent, state with a leading seed axis, run folder, list of per-iteration metrics).
     """
     folder = run_dir(root, cfg, seeds, extra_terms)
     with file_lock(folder) if save else contextlib.nullcontext():
-        return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup)
+        return _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup,
+                            checkpoint_s)
 
 
-def _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup):
+def _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_terms, after_warmup, checkpoint_s):
     from tqdm import tqdm
 
     agent = Agent(cfg, extra_terms)
@@ -84,10 +89,12 @@ def _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_te
             _save(folder, cfg, state, 0, history)
     step = jax.jit(jax.vmap(lambda s: agent.iterate(s, chunk)), donate_argnums=0)
     last = jax.jit(jax.vmap(lambda s: agent.iterate(s, (total - done_iters) % chunk or chunk)), donate_argnums=0)
-    while done_iters < total:
-        n = min(chunk, total - done_iters)
-        t0 = time.time()
-        state, m = (step if n == chunk else last)(state)
+    saved_iters, saved_at, in_flight = done_iters, time.time(), None
+
+    def record():  # waits for the chunk in flight, then appends its rows at once
+        nonlocal done_iters, in_flight
+        m, n, t0 = in_flight
+        rows = []
         for i in range(n):
             row = {}
             for k, v in m.items():
@@ -95,14 +102,34 @@ def _train_seeds(cfg, seeds, folder, chunk, progress, seed0, save, log, extra_te
                 row[k] = float(a.mean()) if a.ndim == 1 else a.mean(0).tolist()
                 if k in PER_SEED:  # a few curves keep every seed (intervals over seeds as training proceeds)
                     row[f"{k}_per_seed"] = a.tolist()
-            history.append({"iteration": done_iters + i + 1, "stage": "online",
-                            "seconds": round((time.time() - t0) / n, 2), **row})
-        done_iters += n
-        bar.update(n)
-        bar.set_postfix(success=f"{history[-1].get('success_rate', 0):.2f}",
-                        cost=f"{history[-1].get('episode_cost', 0):.2f}")
-        if save:
-            _save(folder, cfg, state, done_iters, history)
+            rows.append({"iteration": done_iters + i + 1, "stage": "online",
+                         "seconds": round((time.time() - t0) / n, 2), **row})
+        history.extend(rows)
+        done_iters, in_flight = done_iters + n, None
+
+    try:
+        while done_iters < total:
+            n = min(chunk, total - done_iters)
+            t0 = time.time()
+            state, m = (step if n == chunk else last)(state)
+            in_flight = (m, n, t0)
+            record()
+            bar.update(n)
+            bar.set_postfix(success=f"{history[-1].get('success_rate', 0):.2f}",
+                            cost=f"{history[-1].get('episode_cost', 0):.2f}")
+            if save and (done_iters == total or time.time() - saved_at >= checkpoint_s):
+                _save(folder, cfg, state, done_iters, history)
+                saved_iters, saved_at = done_iters, time.time()
+    except KeyboardInterrupt:
+        if save and (in_flight is not None or done_iters > saved_iters):
+            log(f"interrupted: finishing the chunk in flight and saving {folder}")
+            try:
+                if in_flight is not None:
+                    record()
+                _save(folder, cfg, state, done_iters, history)
+            except RuntimeError as e:  # interrupted while dispatching: the state's buffers were donated
+                log(f"could not save ({e}); the run resumes from iteration {saved_iters}")
+        raise
     bar.close()
     return agent, state, folder, history
 
