@@ -32,18 +32,20 @@ from aptami.util import (
 )
 
 
-def flops_per_decision(cfg, n_sensors, n_actions=7) -> float:
-    """Multiply-adds x2 of what one decision executes: the predictor (every ensemble member) and the
-    sensor head at every imagined step, the critic at every sequence's end. The proprioception head
-    and the novelty hash are not counted: the task-only IC does not read them, so XLA removes them."""
-    d, h = cfg.perception.latent, cfg.world_model.hidden
+def mlp_flops(mlp) -> int:
+    """Multiply-adds x2 of one input through an MLP, from its layers' weights (ensembles: per member)."""
+    return 2 * sum(int(np.prod(layer.weight.shape[-2:])) for layer in mlp.layers)
+
+
+def flops_per_decision(cfg, wm, critic) -> float:
+    """Multiply-adds x2 of what one decision executes: at every imagined step the predictor (every
+    ensemble member), the sensor head, and the proprioception head twice (the "order" reading is
+    the change of the carrying level read off the imagined proprioception before and after the step);
+    the critic at every sequence's end. The novelty hash (64 x count_bits) is not counted."""
     p = cfg.planner
-
-    def mlp(*sizes):
-        return 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-    per_step = cfg.world_model.ensemble * mlp(d + n_actions, h, h, d) + mlp(2 * d + n_actions, h, h, n_sensors)
-    per_seq_end = mlp(d, cfg.critic.hidden, cfg.critic.hidden, 1) if p.use_critic else 0
+    per_step = cfg.world_model.ensemble * mlp_flops(wm.predictor.net) + mlp_flops(wm.sensor_head) \
+        + 2 * mlp_flops(wm.proprio_head)
+    per_seq_end = mlp_flops(critic.nets) if p.use_critic else 0
     return p.iterations * p.samples * (p.horizon * per_step + per_seq_end)
 
 
@@ -207,7 +209,7 @@ def main(argv=None):
         t["torch_many"].append(median_time(torch_many, 1))
         t["mode1"].append(median_time(lambda: policy(state, state.obs).block_until_ready(), 5))
     med = {k: float(np.median(v)) for k, v in t.items()}
-    flop = flops_per_decision(cfg, 16)
+    flop = flops_per_decision(cfg, state.wm, state.critic)
     peak = matmul_peak(reps)
     out = {
         "cem_budget": {"samples": cfg.planner.samples, "horizon": cfg.planner.horizon,
