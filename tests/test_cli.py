@@ -62,10 +62,32 @@ TINY = ["--set", "train.prefill_steps=64", "--set", "train.pretrain_updates=2", 
         "--set", "planner.policy_samples=2", "--quiet"]
 
 
-def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys):
+def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys, monkeypatch):
+    import tqdm
+
+    from aptami.agent.checkpoint import read_info
+
     runs = str(tmp_path / "runs")
+
+    class CtrlC(tqdm.tqdm):   # Ctrl-C after the first online chunk (bar updates: prefill, pretrain, chunk 1)
+        calls = 0
+
+        def update(self, n=1):
+            CtrlC.calls += 1
+            if CtrlC.calls == 3:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm, "tqdm", CtrlC)
+    with pytest.raises(KeyboardInterrupt):   # checkpoints only on the interrupt (and warm-up, end)
+        main(["train", "two-rooms", "--seeds", "2", "--runs", runs, "--chunk", "1", "--checkpoint-s", "1e9", *TINY])
+    monkeypatch.undo()
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert read_info(folder)["meta"]["iterations"] == 1 and "interrupted" in capsys.readouterr().out
     assert main(["train", "two-rooms", "--seeds", "2", "--runs", runs, "--chunk", "1", "--json", *TINY]) == 0
-    first = last_json(capsys)
+    out = capsys.readouterr().out
+    assert "at iteration 1/2" in out
+    first = json.loads(out.strip().splitlines()[-1])
     assert first["last"]["iteration"] == 2
     folder = first["run"]
     lines = (tmp_path / "runs" / folder.split("/")[-1] / "metrics.jsonl").read_text().splitlines()
