@@ -24,7 +24,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import Agent, preset  # noqa: E402
-from aptami.agent.checkpoint import write_npz  # noqa: E402
+from aptami.agent.checkpoint import state_arrays, write_npz  # noqa: E402
 
 
 def main(argv=None):
@@ -37,9 +37,7 @@ def main(argv=None):
     agent = Agent(cfg)
     t0 = time.perf_counter()
     st = jax.jit(jax.vmap(lambda k: agent.prefill(agent.init(k))))(jax.random.split(jax.random.key(0), args.seeds))
-    leaves = [np.asarray(jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-              for x in jax.tree.leaves(st)]
-    arrays = {f"a{i}": a for i, a in enumerate(leaves)}
+    arrays = state_arrays(st)
     raw = sum(a.nbytes for a in arrays.values())
     print(f"{args.seeds} fetch agents with full memory: {raw / 1e6:.0f} MB of arrays "
           f"(filled in {time.perf_counter() - t0:.1f} s)")

@@ -41,8 +41,7 @@ def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
     """Write config.json and state.npz into the folder `path` (atomically: temp file, then rename)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    leaves = jax.tree.leaves(state)
-    arrays = {f"a{i}": np.asarray(jax.random.key_data(x) if _is_key(x) else x) for i, x in enumerate(leaves)}
+    arrays = state_arrays(state)
     tmp = path / f"state.tmp{os.getpid()}.npz"
     write_npz(tmp, arrays)
     os.replace(tmp, path / "state.npz")
@@ -50,6 +49,12 @@ def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
             "seeds": _n_seeds(state)}
     (path / "config.json").write_text(json.dumps(info, indent=1, default=str))
     return path
+
+
+def state_arrays(state) -> dict:
+    """The state's leaves as host arrays named a0, a1, ... (keys as their raw data): what state.npz holds."""
+    return {f"a{i}": np.asarray(jax.random.key_data(x) if _is_key(x) else x)
+            for i, x in enumerate(jax.tree.leaves(state))}
 
 
 def write_npz(file, arrays: dict, level: int = 1) -> None:

@@ -2,10 +2,11 @@
 
 The heavy work stays in jitted, scanned programs; Python only loops over chunks of iterations
 to show progress and to save checkpoints, so an interrupted run resumes. A checkpoint of 16 fetch
-agents is 3.4 GB of remembered frames before compression, and writing it took longer than a chunk of
-training on a GPU: checkpoints are written at most every `checkpoint_s` seconds, after the warm-up,
-at the end, and on an interruption (Ctrl-C, SIGINT), after the chunk in flight finishes. A changed
-configuration gets a different run folder (its hash), never old results.
+agents is 3.4 GB of remembered frames before compression (31 s with np.savez_compressed on a 2-core
+CPU), while an H200 trained them at 14 s per chunk with a checkpoint after each: checkpoints are
+written at most every `checkpoint_s` seconds, after the warm-up, at the end, and on an interruption
+(Ctrl-C, SIGINT), after the chunk in flight finishes. A changed configuration gets a different run
+folder (its hash), never old results.
 """
 from __future__ import annotations
 
