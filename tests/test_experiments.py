@@ -285,3 +285,31 @@ def test_learned_conditions_differing_only_in_evaluation_share_one_training(tmp_
     assert len(calls) == 1 and all(len(r["seeds"]) == 2 for r in runs)
     assert len(runs[0]["welfare_probe"]["critic_r2"]) == 2        # C11's probe, per seed
     assert len(store.list(experiment="test-share")) == 2      # two runs, two keys
+
+
+def test_a_sweep_of_pessimism_weights_compiles_one_probe_with_the_same_numbers():
+    """stay-in-distribution passes the penalty weights to one compiled probe: same figures as a probe
+    compiled for each weight, one program for the whole sweep, and the probe never writes memory."""
+    from aptami.agent import Agent
+    from aptami.experiments import exploitation as ex
+
+    cfg = ex.train_config("demo")
+    cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, samples=8, elites=2, iterations=1, horizon=2),
+                      train=dataclasses.replace(cfg.train, capacity=800))
+    agent = Agent(cfg)
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    st, _ = jax.jit(jax.vmap(lambda s: agent.collect(s, 100, "random")))(st)
+
+    def at(w, traced):
+        c = cfg.replace(planner=dataclasses.replace(cfg.planner, pessimism=300.0 * w, density_weight=w))
+        return ex.probe(c, st, "fetch", 20, traced_penalties=traced)
+
+    n0 = len(ex._PROBES)
+    swept = [at(w, True) for w in (0.0, 2.0)]
+    assert len(ex._PROBES) == n0 + 1                       # one program for the sweep
+    want = at(2.0, False)                                  # a program of its own, the weights as constants
+    for k in ("gap", "distance", "predicted", "cost"):
+        np.testing.assert_allclose(swept[1][k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    assert swept[0]["distance"] != swept[1]["distance"]   # the weight changed where the planner went
+    kept, _ = jax.jit(jax.vmap(lambda s: agent.collect(s, 3, "random", remember=False)))(st)
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(kept.memory), jax.tree.leaves(st.memory)))

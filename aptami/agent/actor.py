@@ -33,6 +33,12 @@ class Policy(eqx.Module):
         return self.net(z)
 
 
+def penalised(weight) -> bool:
+    """Does a pessimism weight enter the cost? Decided while tracing: a traced weight always does (its
+    value is unknown then), so one compiled planner serves a whole sweep of weights."""
+    return not isinstance(weight, (int, float)) or weight != 0
+
+
 def sequence_costs(model, m0, seqs, keys, cost_fn, value_fn, cfg: PlannerConfig, soft: bool = False,
                    n_actions: int = N_ACTIONS):
     """Discounted cost of each action sequence [N, H] (ints, or [N, H, A] soft when `soft`)."""
@@ -44,9 +50,9 @@ def sequence_costs(model, m0, seqs, keys, cost_fn, value_fn, cfg: PlannerConfig,
             a_vec = a if soft else jax.nn.one_hot(a, n_actions)
             m2, percept, disagreement = model.step(m, a_vec, k)
             c = cost_fn(percept)
-            if cfg.pessimism != 0:     # footnote 2: stay where the world model agrees with itself
+            if penalised(cfg.pessimism):       # footnote 2: stay where the world model agrees with itself
                 c = c + cfg.pessimism * disagreement
-            if cfg.density_weight > 0:  # ... and close to what has been experienced
+            if penalised(cfg.density_weight):  # ... and close to what has been experienced
                 c = c + cfg.density_weight * model.unfamiliarity(m2)
             return (m2, acc + disc * c, disc * cfg.gamma), None
 

@@ -14,6 +14,7 @@ unchanged and is never given to an optimiser.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import NamedTuple
 
@@ -25,7 +26,7 @@ import optax
 
 from ..env import make
 from ..env.types import EVENT_INDEX, N_ACTIONS, N_EVENTS, PROPRIO_SIZE, EnvState, Obs
-from .actor import Policy, plan
+from .actor import Policy, penalised, plan
 from .config import AgentConfig
 from .configurator import Configurator
 from .cost import (
@@ -145,6 +146,15 @@ class Agent:
         self.critic_optim = optax.chain(clip, optax.adam(cfg.critic.lr))
         self.policy_optim = optax.chain(clip, optax.adam(1e-3))
 
+    def with_penalties(self, pessimism, density_weight) -> "Agent":
+        """This agent planning with other pessimism weights (footnote 2), which may be traced arrays: a
+        sweep over weights then runs one compiled program instead of one per weight. Not `check`ed (a
+        traced weight has no value to check); everything else is shared with this agent."""
+        new = copy.copy(self)
+        new.cfg = dataclasses.replace(self.cfg, planner=dataclasses.replace(
+            self.cfg.planner, pessimism=pessimism, density_weight=density_weight))
+        return new
+
     # ------------------------------------------------------------------ novelty (curiosity)
     def _code_of_latent(self, counts, z):
         bits = (self._simhash @ z > 0).astype(jnp.uint32)
@@ -189,7 +199,7 @@ class Agent:
             return OracleWorldModel(self.house, self.env_params, _encode, st.wm, self.novelty_of_code,
                                     st.counts, self.cfg.perception.latent, reads_frames(self.ic))
         anchors = None
-        if self.cfg.planner.density_weight > 0:  # 256 remembered latents stand for the training distribution
+        if penalised(self.cfg.planner.density_weight):  # 256 remembered latents stand for the training distribution
             key = jax.random.key(0) if key is None else key
             idx = jax.random.randint(key, (256,), 0, jnp.maximum(st.memory.size, 1))
             anchors = st.memory.latent[(st.memory.ptr - 1 - idx) % st.memory.capacity]
@@ -220,9 +230,11 @@ class Agent:
         return action, probs, jnp.bool_(True), info["plan_cost"], info["plan"].astype(jnp.int32)
 
     # ------------------------------------------------------------------ one step in the world
-    def act(self, st: AgentState, mode: str = "plan", explore: bool = True) -> tuple[AgentState, dict]:
+    def act(self, st: AgentState, mode: str = "plan", explore: bool = True,
+            remember: bool = True) -> tuple[AgentState, dict]:
         """Perceive, decide, step the house, evaluate the IC, remember. `mode`: plan, policy or random;
-        `explore`: take a random action with probability planner.epsilon (off when evaluating)."""
+        `explore`: take a random action with probability planner.epsilon (off when evaluating);
+        `remember=False` leaves memory as it was (a probe of a trained agent: memory stays its training data)."""
         cfg, house, p = self.cfg, self.house, self.env_params
         key, k_dec, k_eps, k_rand, k_env, k_reset = jax.random.split(st.key, 6)
         z = _encode(st.wm, st.obs.frame, st.obs.proprio)
@@ -246,7 +258,7 @@ class Agent:
         cost, terms = st.ic(Percept(sensors, obs_after.proprio, z_after, obs_after.frame,
                                     _mean_welfare(info["welfare"], p.human_active)), weights)
 
-        memory = st.memory.add(
+        memory = st.memory if not remember else st.memory.add(
             frames=st.obs.frame, proprio=st.obs.proprio, next_frames=obs_after.frame,
             next_proprio=obs_after.proprio, actions=action, planned=planned, sensors=sensors, cost=cost,
             terms=terms, latent=z, terminated=info["terminated"], truncated=info["truncated"])
@@ -320,9 +332,10 @@ class Agent:
         return new, {**m, **cm, "policy_loss": pl}
 
     # ------------------------------------------------------------------ programs
-    def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True, keep=("cost", "plan_cost", "task")):
+    def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True, keep=("cost", "plan_cost", "task"),
+                remember: bool = True):
         def body(s, _):
-            s, out = self.act(s, mode, explore)
+            s, out = self.act(s, mode, explore, remember)
             return s, {k: out[k] for k in keep}
 
         return jax.lax.scan(body, st, None, length=steps)
