@@ -1,5 +1,6 @@
 """Checkpoint writing: aptami's writer (deflate level 1) against numpy's `np.savez_compressed` (level 6),
-on the state of fetch agents whose memory is full of real frames (random flailing), in one process.
+on the state of fetch agents whose memory is full of real frames (random flailing), in one process;
+and the size of their lean checkpoint (`checkpoint.save_lean`: networks and 1024 remembered steps).
 
     python benchmarks/checkpoint.py [--seeds 2] [--json]
 
@@ -24,7 +25,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import Agent, preset  # noqa: E402
-from aptami.agent.checkpoint import state_arrays, write_npz  # noqa: E402
+from aptami.agent.checkpoint import save_lean, state_arrays, write_npz  # noqa: E402
 
 
 def main(argv=None):
@@ -57,10 +58,19 @@ def main(argv=None):
                           "round_trip_exact": same}
             print(f"{name:24s} write {dt:6.2f} s ({raw / 1e6 / dt:6.1f} MB/s)  read {rows[name]['read_s']:5.2f} s"
                   f"  file {rows[name]['MB']:7.1f} MB  exact {same}")
+        t0 = time.perf_counter()          # what comes back from a device machine (64 MiB at most)
+        save_lean(os.path.join(d, "lean"), cfg, st)
+        lean_s = time.perf_counter() - t0
+        lean_mb = os.path.getsize(os.path.join(d, "lean", "state.npz")) / 1e6
+    print(f"{'lean checkpoint':24s} write {lean_s:6.2f} s  file {lean_mb:7.1f} MB  ({lean_mb / args.seeds:.2f} MB "
+          f"per seed, {16 * lean_mb / args.seeds:.0f} MB for 16)")
+    rows["lean_checkpoint"] = {"write_s": round(lean_s, 2), "MB": round(lean_mb, 1),
+                               "MB_16_seeds": round(16 * lean_mb / args.seeds, 1)}
     speedup = rows["numpy_savez_compressed"]["write_s"] / rows["aptami_write_npz"]["write_s"]
     per16 = raw / args.seeds * 16 / 1e6
     out = {"seeds": args.seeds, "raw_MB": round(raw / 1e6), **rows, "write_speedup_vs_numpy": round(speedup, 2),
-           "projected_16_seed_write_s": {k: round(per16 / v["MB_per_s"], 1) for k, v in rows.items()}}
+           "projected_16_seed_write_s": {k: round(per16 / v["MB_per_s"], 1) for k, v in rows.items()
+                                         if "MB_per_s" in v}}
     print(f"\nwrite_speedup_vs_numpy = {speedup:.2f}; 16 seeds ({per16:.0f} MB) would take "
           + ", ".join(f"{k} {v} s" for k, v in out["projected_16_seed_write_s"].items()))
     if args.json:

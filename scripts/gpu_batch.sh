@@ -7,7 +7,9 @@
 # `aptami eval SCENARIO --world-model learned` (train, then evaluate), each further field one --set.
 # SIGINT at the deadline lets training save the chunk in flight; 45 s later it is killed: give the call
 # a timeout_s of SECONDS + 60. Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
-# carried with the call. runs/agents (trained agents, hundreds of MB) stays behind: the return holds 64 MiB.
+# carried with the call. runs/agents (trained agents, GBs) stays behind: the return holds 64 MiB; the lean
+# checkpoints under runs/agents-lean (networks and 1024 remembered steps per seed, ~42 MB for the 16 shared
+# agents of critic-exploitation and stay-in-distribution) come back, and merge_store.py copies them over.
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
 # (and tar xzf jobs.tgz for each job's JSON answer and log)
 LIMIT=$1; shift

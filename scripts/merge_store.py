@@ -6,7 +6,9 @@ Copies every finished run folder of OTHER_ROOT whose key this store lacks and in
 its path rewritten under this store. Run keys include the code fingerprint, so only runs of the same
 code and configuration are ever reused by `aptami experiment`; each run's config.json says which
 machine computed it. Runs already here are left alone. The prosocial caches (datasets, score models)
-under OTHER_ROOT/prosocial are copied too where missing (keyed by their own hashes).
+under OTHER_ROOT/prosocial are copied too where missing (keyed by their own hashes), and so are the lean
+checkpoints of trained agents under OTHER_ROOT/agents-lean (named by configuration and code hash), so
+the experiments that share them (critic-exploitation, stay-in-distribution) probe them here untrained.
 """
 import argparse
 import shutil
@@ -45,16 +47,18 @@ def merge(other: Path, into: Path) -> dict:
             db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (*row[:9], str(dst.relative_to(store.root)), row[10]))
         added += 1
-    copied = 0
-    if (other / "prosocial").is_dir():
-        for f in (other / "prosocial").rglob("*"):
-            t = into / "prosocial" / f.relative_to(other / "prosocial")
-            if f.is_file() and not t.exists():
-                t.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, t)
-                copied += 1
+    copied = {}
+    for cache in ("prosocial", "agents-lean"):
+        copied[cache] = 0
+        if (other / cache).is_dir():
+            for f in (other / cache).rglob("*"):
+                t = into / cache / f.relative_to(other / cache)
+                if f.is_file() and not t.exists() and ".tmp" not in f.name:
+                    t.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(f, t)
+                    copied[cache] += 1
     return {"runs_added": added, "runs_already_here": kept, "runs_unfinished_skipped": missing,
-            "prosocial_files_copied": copied}
+            "prosocial_files_copied": copied["prosocial"], "lean_agent_files_copied": copied["agents-lean"]}
 
 
 def main(argv=None):

@@ -315,6 +315,28 @@ def test_checkpoint_round_trip(tmp_path):
     np.testing.assert_array_equal(jax.random.key_data(st.key), jax.random.key_data(st2.key))
 
 
+def test_a_lean_checkpoint_keeps_the_networks_and_a_sample_of_memory(tmp_path):
+    """What comes back from a device machine: the trained networks exactly, `keep` distinct remembered
+    steps drawn from the filled ones, no optimiser state; and it acts (plans) like the agent it came from."""
+    from aptami.agent.checkpoint import save_lean
+
+    agent = Agent(tiny())
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    st, _ = jax.jit(jax.vmap(lambda s: agent.collect(s, 50, "random")))(st)   # 50 of 400 places filled
+    save_lean(tmp_path / "lean", agent.cfg, st, keep=64, meta={"iterations": 3})
+    agent2, st2, meta = load(tmp_path / "lean")
+    assert meta["lean"] and meta["iterations"] == 3 and agent2.cfg.train.capacity == 64
+    assert leaves_equal(st.wm, st2.wm) and leaves_equal(st.critic, st2.critic) and leaves_equal(st.ic, st2.ic)
+    assert all(not np.any(np.asarray(x)) for x in jax.tree.leaves(eqx.filter(st2.wm_opt, eqx.is_array)))
+    for s in range(2):
+        assert int(st2.memory.size[s]) == 50 and int(st2.memory.ptr[s]) == 50
+        old = {r.tobytes() for r in np.asarray(st.memory.latent[s, :50])}
+        new = [r.tobytes() for r in np.asarray(st2.memory.latent[s, :50])]
+        assert set(new) == old                       # every filled step, each once
+    decide = jax.jit(jax.vmap(lambda s: agent.act(s, "plan", explore=False, remember=False)[1]["action"]))
+    np.testing.assert_array_equal(decide(st), decide(st2))
+
+
 # ----------------------------------------------------------------------------- outside the house
 class Corridor(gym.Env):
     """A foreign world: five cells drawn as a 20x20 image; reward 1 at the right end."""

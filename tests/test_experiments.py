@@ -313,3 +313,22 @@ def test_a_sweep_of_pessimism_weights_compiles_one_probe_with_the_same_numbers()
     assert swept[0]["distance"] != swept[1]["distance"]   # the weight changed where the planner went
     kept, _ = jax.jit(jax.vmap(lambda s: agent.collect(s, 3, "random", remember=False)))(st)
     assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(kept.memory), jax.tree.leaves(st.memory)))
+
+
+def test_exploitation_agents_trained_elsewhere_are_probed_from_their_lean_checkpoint(tmp_path):
+    """A device machine returns the shared agents of critic-exploitation / stay-in-distribution as a lean
+    checkpoint: found under the store (same configuration and code), they are loaded, not trained again."""
+    from aptami.agent import Agent
+    from aptami.agent.checkpoint import save_lean
+    from aptami.agent.runner import run_dir
+    from aptami.experiments import exploitation as ex
+
+    cfg = ex.train_config("demo")
+    st = jax.jit(jax.vmap(Agent(cfg).init))(jax.random.split(jax.random.key(3), 2))
+    store = Store(tmp_path / "runs")
+    save_lean(run_dir(store.root / "agents-lean", cfg, 2), cfg, st, keep=800, meta={"iterations": 0})
+    said = []
+    cfg2, agent, st2 = ex.trained("demo", 2, store, log=said.append)
+    assert "lean checkpoint" in said[0] and not (store.root / "agents").exists()   # nothing trained
+    assert cfg2 == cfg and agent.cfg == cfg and st2.memory.frames.shape[1] == 800
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(st.wm), jax.tree.leaves(st2.wm)))

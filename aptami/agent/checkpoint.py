@@ -8,12 +8,14 @@ Keys are stored as their raw data and rewrapped on load. The state's structure c
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import zipfile
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -49,6 +51,34 @@ def save(path, cfg: AgentConfig, state, meta: dict | None = None) -> Path:
             "seeds": _n_seeds(state)}
     (path / "config.json").write_text(json.dumps(info, indent=1, default=str))
     return path
+
+
+def save_lean(path, cfg: AgentConfig, state, keep: int = 1024, key=None, meta: dict | None = None) -> Path:
+    """A checkpoint small enough to bring back from a device machine (64 MiB for everything there):
+    the trained networks and the Intrinsic Cost, with memory cut to `keep` remembered steps drawn at
+    random (per seed) and the optimisers' states and the critic's target zeroed. It acts, plans and is
+    probed as the trained agent (a probe reads remembered latents as a sample of the training data;
+    this is another sample of the same) but cannot continue training: `load` gives an agent whose
+    memory holds `keep` steps, and meta {"lean": true}. 16 full-size fetch agents: 3.4 GB -> ~50 MB."""
+    seeds = _n_seeds(state)
+    mem = state.memory
+    keep = min(keep, mem.actions.shape[-1])   # (capacity; the leading axis may be seeds)
+    key = jax.random.key(0) if key is None else key
+
+    def cut(m, k):  # `keep` distinct filled entries, at random (filled ones first when fewer)
+        filled = jnp.arange(m.capacity) < m.size
+        _, idx = jax.lax.top_k(jnp.where(filled, jax.random.uniform(k, (m.capacity,)), -1.0), keep)
+        n = jnp.minimum(m.size, keep).astype(jnp.int32)
+        out = m._replace(**{f: getattr(m, f)[idx] for f in m._fields if f not in ("ptr", "size")})
+        return out._replace(ptr=n % keep, size=n)
+
+    mem = jax.vmap(cut)(mem, jax.random.split(key, seeds)) if seeds else cut(mem, key)
+    zero = lambda t: jax.tree.map(lambda x: jnp.zeros_like(x) if eqx.is_array(x) else x, t)  # noqa: E731
+    state = state._replace(memory=mem, wm_opt=zero(state.wm_opt), critic_opt=zero(state.critic_opt),
+                           policy_opt=zero(state.policy_opt), critic_target=zero(state.critic_target))
+    lean = cfg.replace(train=dataclasses.replace(cfg.train, capacity=keep))
+    return save(path, lean, state, {**(meta or {}), "lean": True, "trained_config_hash": config_hash(cfg),
+                                    "trained_capacity": cfg.train.capacity})
 
 
 def state_arrays(state) -> dict:
