@@ -278,8 +278,19 @@ def test_memory_is_a_ring_read_in_order():
     seqs = np.asarray(mem.sample(jax.random.key(1), 50, 4, event_channel=0, event_fraction=0.5)["actions"])
     assert np.all((seqs[:25] == 9).any(1)) and not np.all((seqs[25:] == 9).any(1))
     assert np.all(np.diff(seqs, axis=1) == 1) and int(seqs.min()) >= 5
+    # ... and, with both shares, a share around each kind: a move after which the pose was unchanged (step 11)
+    from aptami.agent.agent import blocked_moves
+    from aptami.env.types import ACTION_NAMES
+    up = ACTION_NAMES.index("up")
+    mem = mem._replace(actions=mem.actions.at[11 % 10].set(up), next_proprio=mem.next_proprio.at[6].set(1.0),
+                       proprio=mem.proprio.at[6].set(0.5))      # step 6 moved (its pose changed): not blocked
+    mem = mem._replace(actions=mem.actions.at[6].set(up))
+    assert np.flatnonzero(np.asarray(blocked_moves(mem))).tolist() == [1]   # step 11 is at place 1
+    seqs = np.asarray(mem.sample(jax.random.key(3), 40, 3, 0, 0.25, priority=((blocked_moves(mem), 0.25),))
+                      ["cost"])
+    assert np.all((seqs[:10] == 9).any(1)) and np.all((seqs[10:20] == 11).any(1))
     # the newest steps only (critic.recent): the last 6 written are 9..14
-    seqs = np.asarray(mem.sample(jax.random.key(2), 50, 4, newest=6)["actions"])
+    seqs = np.asarray(mem.sample(jax.random.key(2), 50, 4, newest=6)["cost"])
     assert int(seqs.min()) == 9 and int(seqs.max()) == 14 and np.all(np.diff(seqs, axis=1) == 1)
 
 

@@ -182,6 +182,8 @@ class TrainConfig:
     pretrain_updates: int = 500       # world-model updates on the prefill before acting
     mode: str = "mode2"               # act with the planner ("mode2") or the distilled policy ("mode1")
     event_fraction: float = 0.0       # share of each batch drawn around remembered task events (deliveries)
+    blocked_fraction: float = 0.0     # share drawn around remembered moves that left the robot where it was
+                                      # (a wall, a shut door, a human in the way), read off its own pose
     demo_steps: int = 0               # steps of the oracle planner acting, watched and remembered after the
                                       # prefill: learning by observation (experience of rare task events)
 
@@ -190,6 +192,10 @@ class TrainConfig:
         _one_of(self, "world_model", ("learned", "oracle"))
         _one_of(self, "mode", ("mode2", "mode1"))
         _in_range(self, "event_fraction", 0.0, 1.0)
+        _in_range(self, "blocked_fraction", 0.0, 1.0)
+        if self.event_fraction + self.blocked_fraction > 1.0:
+            raise ConfigError(f"TrainConfig.event_fraction + blocked_fraction must not exceed 1, got "
+                              f"{self.event_fraction} + {self.blocked_fraction}")
         _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps")
         if self.capacity < self.seq_len + 1:
             raise ConfigError(f"TrainConfig.capacity={self.capacity} must exceed seq_len={self.seq_len}")

@@ -53,28 +53,39 @@ class ShortTermMemory(NamedTuple):
                              size=jnp.minimum(self.size + 1, self.capacity))
 
     def sample(self, key, batch: int, length: int, event_channel: int | None = None,
-               event_fraction: float = 0.0, newest: int = 0) -> dict:
+               event_fraction: float = 0.0, newest: int = 0, priority=()) -> dict:
         """`batch` chronological sequences of `length` steps (never across the write position).
 
         With `event_fraction` > 0, that share of the sequences contains a step whose sensor channel
         `event_channel` is non-zero (e.g. a delivery), where memory holds any: a world model learns
         what a rare event looks like only if its batches ever show one (prioritised replay).
+        `priority`: more such shares, as (mask [capacity] bool over memory's places, fraction).
         With `newest` > 0, only the newest `newest` steps are read (e.g. the agent's own recent
         experience rather than the random flailing it started with)."""
         window = self.size if not newest else jnp.minimum(self.size, newest)
         oldest = (self.ptr - window) % self.capacity
         span = jnp.maximum(window - length + 1, 1)  # starts 0 .. window - length: the newest step too
-        n_event = int(round(batch * event_fraction)) if event_channel is not None else 0
-        if not n_event:   # uniform: the same draws as before the option existed
+        shares = []
+        if event_channel is not None and event_fraction:
+            shares.append((self.sensors[:, event_channel] != 0, event_fraction))
+        shares += [(m, f) for m, f in priority if f]
+        counts = [int(round(batch * f)) for _, f in shares]
+        if not sum(counts):   # uniform: the same draws as before the option existed
             offs = jax.random.randint(key, (batch,), 0, span)
         else:
-            k_uniform, k_event, k_shift = jax.random.split(key, 3)
+            k_uniform, key = jax.random.split(key)
             offs = jax.random.randint(k_uniform, (batch,), 0, span)
             rel = jnp.arange(self.capacity)
-            event = (self.sensors[(oldest + rel) % self.capacity, event_channel] != 0) & (rel < window)
-            at = jax.random.categorical(k_event, jnp.where(event, 0.0, -jnp.inf), shape=(n_event,))
-            start = jnp.clip(at - jax.random.randint(k_shift, (n_event,), 0, length), 0, span - 1)
-            offs = offs.at[:n_event].set(jnp.where(event.any(), start, offs[:n_event]))
+            at0 = 0
+            for (mask, _), n in zip(shares, counts):
+                if not n:
+                    continue
+                key, k_event, k_shift = jax.random.split(key, 3)
+                event = mask[(oldest + rel) % self.capacity] & (rel < window)
+                at = jax.random.categorical(k_event, jnp.where(event, 0.0, -jnp.inf), shape=(n,))
+                start = jnp.clip(at - jax.random.randint(k_shift, (n,), 0, length), 0, span - 1)
+                offs = offs.at[at0:at0 + n].set(jnp.where(event.any(), start, offs[at0:at0 + n]))
+                at0 += n
         idx = (oldest + offs[:, None] + jnp.arange(length)[None, :]) % self.capacity
         out = {k: getattr(self, k)[idx] for k in self._fields if k not in ("ptr", "size")}
         out["done"] = (out["terminated"] | out["truncated"]).astype(jnp.float32)
