@@ -1,6 +1,6 @@
 """Does a learned world model know what a delivery is? Its one-step predictions on the oracle's experience.
 
-    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0] [--rollout | --moves]
+    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0] [--rollout | --moves [--readout]]
 
 The learned fetch agent rarely delivers. Either its planner never reaches a delivery, or its world
 model does not predict one when it could. To tell them apart, let the oracle planner (the true
@@ -150,7 +150,37 @@ def oracle_states(cfg, steps: int, seed: int):
     return jax.jit(lambda s: jax.lax.scan(body, s, None, length=steps)[1])(oracle.init(jax.random.key(seed)))
 
 
-def moves_audit(folder, steps: int, which: int, seed: int):
+def fresh_pose_readout(agent, st, updates: int = 6000, batch: int = 256, seed: int = 0):
+    """A fresh MLP fitted, on the agent's own memory (its world model's training data), from (latent of
+    the encoded frame, action) to the change of pose in cells. If it imagines a move right where the
+    world model does not, the latent holds what the move needs and the world model fails to use it."""
+    import equinox as eqx
+    import optax
+
+    from aptami.agent.nets import MLP
+    from aptami.env.types import POSE_SCALE, POSE_SLICE
+
+    mem, n = st.memory, int(st.memory.size)
+    enc = jax.jit(jax.vmap(lambda f, p: _encode(st.wm, f, p)))
+    z = jnp.concatenate([enc(mem.frames[i:i + 2000], mem.proprio[i:i + 2000]) for i in range(0, n, 2000)])
+    x = jnp.concatenate([z, jax.nn.one_hot(mem.actions[:n], agent.n_actions)], 1)
+    y = (mem.next_proprio[:n, POSE_SLICE][:, :2] - mem.proprio[:n, POSE_SLICE][:, :2]) * POSE_SCALE
+    params, static = eqx.partition(MLP((x.shape[1], 256, 256, 2), key=jax.random.key(seed)), eqx.is_array)
+    opt = optax.adam(1e-3)
+
+    def step(carry, key):  # one Adam step on a random batch of remembered steps
+        params, opt_state = carry
+        idx = jax.random.randint(key, (batch,), 0, n)
+        g = jax.grad(lambda p: jnp.mean((jax.vmap(eqx.combine(p, static))(x[idx]) - y[idx]) ** 2))(params)
+        upd, opt_state = opt.update(g, opt_state, params)
+        return (optax.apply_updates(params, upd), opt_state), None
+
+    keys = jax.random.split(jax.random.key(seed + 1), updates)
+    params = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), keys)[0][0])(params)
+    return eqx.combine(params, static)
+
+
+def moves_audit(folder, steps: int, which: int, seed: int, readout: bool = False):
     """Does the model know what a move or an "interact" will do from here? From every state the oracle
     passed through, each of the four moves and "interact" is tried in the real house and imagined one
     step by the learned world model (what it was never shown: most of these are not the oracle's
@@ -158,12 +188,14 @@ def moves_audit(folder, steps: int, which: int, seed: int):
     human, or blocked by anything else: a wall, a closed door, a shelf): the imagined displacement in
     cells, and how often the imagined pose lands within half a cell of the real one. "interact" is
     grouped by its real outcome (a pick-up, a delivery, nothing): how often the imagined held item is
-    the real one, and the imagined task reading (1 on a delivery)."""
+    the real one, and the imagined task reading (1 on a delivery). With `readout`, each move group also
+    says how often a fresh MLP fitted on the same latents (`fresh_pose_readout`) gets the pose right."""
     from aptami.env.types import POSE_SCALE, POSE_SLICE
 
     agent, st = trained_agent(folder, which)
     house, p = agent.house, agent.env_params
     states = oracle_states(agent.cfg, steps, seed)
+    fresh = fresh_pose_readout(agent, st) if readout else None
     tried = jnp.array([ACTION_NAMES.index(m) for m in ("up", "down", "left", "right", "interact")])
     ti = SENSOR_INDEX["task"]
 
@@ -175,13 +207,14 @@ def moves_audit(folder, steps: int, which: int, seed: int):
             after, info = house.step_state(k, es, a, p)
             _, percept, _ = st.wm.imagine(z, jax.nn.one_hot(a, agent.n_actions))
             human = jnp.any((es.human_pos == es.robot_pos + jnp.asarray(house._act_delta)[a]) & p.human_active)
+            d_fresh = fresh(jnp.concatenate([z, jax.nn.one_hot(a, agent.n_actions)])) if readout else jnp.zeros(2)
             return (obs.proprio, house.observe(after, p).proprio, percept.proprio, info["task"],
-                    percept.sensors[ti], human)
+                    percept.sensors[ti], human, d_fresh)
 
         return jax.vmap(attempt)(tried, jax.random.split(key, tried.shape[0]))
 
     out = jax.jit(jax.vmap(one))(states, jax.random.split(jax.random.key(seed + 1), steps))
-    before, real, imagined, task, task_hat, human = (np.asarray(x) for x in out)
+    before, real, imagined, task, task_hat, human, d_fresh = (np.asarray(x) for x in out)
     pose = lambda x: x[..., POSE_SLICE][..., :2] * POSE_SCALE  # noqa: E731
     d_real, d_hat = pose(real) - pose(before), pose(imagined) - pose(before)
     moved = np.abs(d_real).sum(-1) > 0.5
@@ -194,7 +227,9 @@ def moves_audit(folder, steps: int, which: int, seed: int):
         rows[name] = {"moves": int(m.sum())} if not m.any() else {
             "moves": int(m.sum()),
             "imagined displacement, cells (mean |dy|+|dx|)": float(np.abs(d_hat[m]).sum(-1).mean()),
-            "imagined pose within half a cell of the real one": float(hit[m].mean())}
+            "imagined pose within half a cell of the real one": float(hit[m].mean()),
+            **({"fresh read-out of the same latent within half a cell": float(
+                (np.abs(d_fresh[m] - d_real[m]).sum(-1) < 0.5).mean())} if readout else {})}
     held0, held1 = before[..., HELD_SLICE].argmax(-1), real[..., HELD_SLICE].argmax(-1)
     held_hat = imagined[..., HELD_SLICE].argmax(-1)
     it = ~mv
@@ -218,11 +253,18 @@ def main(argv=None):
     how.add_argument("--rollout", action="store_true", help="instead: drift of the imagined body sense over k steps")
     how.add_argument("--moves", action="store_true",
                      help="instead: each move and interact, tried and imagined, from the oracle's states")
+    ap.add_argument("--readout", action="store_true",
+                    help="with --moves: also a fresh MLP fitted on the same latents (is the outcome in the latent?)")
     a = ap.parse_args(argv)
     if a.steps <= 0:
         raise SystemExit("--steps must be positive")
     enable_compilation_cache()
-    fn = rollout_audit if a.rollout else moves_audit if a.moves else audit
+    if a.readout and not a.moves:
+        raise SystemExit("--readout goes with --moves")
+    if a.moves:
+        print(json.dumps(moves_audit(a.run, a.steps, a.agent, a.seed, a.readout), indent=1))
+        return
+    fn = rollout_audit if a.rollout else audit
     print(json.dumps(fn(a.run, a.steps, a.agent, a.seed), indent=1))
 
 
