@@ -123,7 +123,7 @@ def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 
         if k in horizons:
             n = steps - k
             ok = ends_before[k:k + n] == ends_before[:n]             # steps t .. t+k-1 stay in one episode
-            p_hat = np.asarray(jax.vmap(st.wm.proprio_head)(zk[:n]))[ok]
+            p_hat = np.asarray(jax.vmap(st.wm.body_sense)(zk[:n]))[ok]
             p_real = (np.asarray(mem["proprio"]) if k == 0 else np.asarray(mem["next_proprio"])[k - 1:])[:n][ok]
             pose_err = np.abs(p_hat[:, POSE_SLICE] - p_real[:, POSE_SLICE]) * POSE_SCALE
             out[f"k={k}"] = {

@@ -213,22 +213,36 @@ def test_pose_weight_sharpens_the_imagined_pose():
     assert sharp < 0.9 * plain, (sharp, plain)  # measured: 0.23 vs 0.30 cells
 
 
-def test_imagined_order_readings_telescope_along_a_plan():
+@pytest.mark.parametrize("body_net", [False, True])
+def test_imagined_order_readings_telescope_along_a_plan(body_net):
     """The per-step "order" channel of an imagined rollout is a difference of one state read-out (the
     level computed from the imagined proprioception), so a plan cannot imagine a gain it does not keep:
-    the sum equals the level at the end minus the start."""
+    the sum equals the level at the end minus the start. With a body network the imagined
+    proprioception is the latent's own body part, which that network alone predicts."""
+    from aptami.agent.perception import PROPRIO_GAIN
     from aptami.env.core import order_potential_of_proprio
+    from aptami.env.types import PROPRIO_SIZE
 
-    agent = Agent(tiny("fetch"))
+    cfg = tiny("fetch")
+    agent = Agent(cfg.replace(world_model=dataclasses.replace(cfg.world_model, body_net=body_net)))
     wm = agent.init(jax.random.key(0)).wm
     z0 = jax.random.normal(jax.random.key(1), (wm.proprio_head.layers[0].in_features,))
+    if body_net:  # a body sense that holds an ordered item (else the potential is 0 at every step)
+        z0 = jnp.abs(z0)
     acts = jax.nn.one_hot(jax.random.randint(jax.random.key(2), (12,), 0, 7), 7)
-    level_of = lambda z: order_potential_of_proprio(wm.proprio_head(z))  # noqa: E731
+    level_of = lambda z: order_potential_of_proprio(wm.body_sense(z))  # noqa: E731
 
     def body(z, a):
         z2, percept, _ = wm.imagine(z, a)
         return z2, (channel(percept, "order"), channel(percept, "carrying"), level_of(z2))
 
+    if body_net:   # the features' network does not move the body part
+        other = eqx.tree_at(lambda w: w.predictor.net.layers[-1].bias, wm, wm.predictor.net.layers[-1].bias + 1.0)
+        a0 = acts[0]
+        z1, percept, _ = wm.imagine(z0, a0)
+        np.testing.assert_allclose(percept.proprio, z1[-PROPRIO_SIZE:] / PROPRIO_GAIN, rtol=1e-6)
+        np.testing.assert_array_equal(other.imagine(z0, a0)[0][-PROPRIO_SIZE:], wm.imagine(z0, a0)[0][-PROPRIO_SIZE:])
+        assert not np.allclose(other.imagine(z0, a0)[0][:-PROPRIO_SIZE], wm.imagine(z0, a0)[0][:-PROPRIO_SIZE])
     z_end, (order, carrying, level) = jax.lax.scan(body, z0, acts)
     start = level_of(z0)
     assert float(jnp.abs(order).sum()) > 0   # not trivially zero

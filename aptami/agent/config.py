@@ -72,6 +72,8 @@ class WorldModelConfig:
     head_weight: float = 1.0          # read-out of proprioception and sensors
     pose_weight: float = 0.0          # extra: squared error of the read-out pose in cells (proprioception
     #                                   keeps pose in cells / 32, so a cell's error is otherwise nearly free)
+    body_net: bool = False            # an MLP of its own predicts the body part of the next latent (trained on
+    #                                   its error in proprioception, pose in cells); imagination reads it there
     stop_grad_target: bool = False    # True: stop-gradient targets (cheaper, but it lost accuracy here)
     lr: float = 1e-3
 

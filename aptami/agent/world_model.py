@@ -34,15 +34,23 @@ def levels(proprio):
 
 
 class Predictor(eqx.Module):
-    """Residual MLP: z' = z + f([z, a])."""
+    """Residual MLP: z' = z + f([z, a]). With a body network, the body part of the latent (its last
+    PROPRIO_SIZE entries, proprioception x gain) is predicted by an MLP of its own instead."""
 
     net: MLP
+    body: MLP | None
 
-    def __init__(self, latent: int, hidden: int, n_actions: int = N_ACTIONS, *, key):
-        self.net = MLP((latent + n_actions, hidden, hidden, latent), key=key)
+    def __init__(self, latent: int, hidden: int, n_actions: int = N_ACTIONS, body: bool = False, *, key):
+        k_net, k_body = jax.random.split(key)
+        self.net = MLP((latent + n_actions, hidden, hidden, latent), key=k_net)
+        self.body = MLP((latent + n_actions, hidden, hidden, PROPRIO_SIZE), key=k_body) if body else None
 
     def __call__(self, z, a_vec):
-        return z + self.net(jnp.concatenate([z, a_vec]))
+        x = jnp.concatenate([z, a_vec])
+        out = z + self.net(x)
+        if self.body is None:
+            return out
+        return out.at[-PROPRIO_SIZE:].set(z[-PROPRIO_SIZE:] + self.body(x))
 
 
 class WorldModel(eqx.Module):
@@ -59,7 +67,8 @@ class WorldModel(eqx.Module):
         ke, kp, kh, ks, ki = jax.random.split(key, 5)
         d = pcfg.latent
         self.encoder = Perception(pcfg, frame_shape, PROPRIO_SIZE, tile_px, key=ke)
-        self.predictor = ensemble(lambda k: Predictor(d, cfg.hidden, n_actions, key=k), cfg.ensemble, kp)
+        self.predictor = ensemble(lambda k: Predictor(d, cfg.hidden, n_actions, cfg.body_net, key=k), cfg.ensemble,
+                                  kp)
         self.proprio_head = MLP((d, 128, PROPRIO_SIZE), key=kh)
         self.sensor_head = MLP((2 * d + n_actions, cfg.hidden, cfg.hidden, N_SENSORS), key=ks)
         self.idm = MLP((2 * d, 128, n_actions), key=ki)
@@ -87,10 +96,23 @@ class WorldModel(eqx.Module):
         """The sensors of the step z --a--> z_next, and proprioception at z_next. Levels are those of
         the proprioception read off z_next, and their changes are level(z_next) - level(z)."""
         sensors = self.sensor_head(jnp.concatenate([z, a_vec, z_next]))
-        proprio_next = self.proprio_head(z_next)
-        level, level_next = levels(self.proprio_head(z)), levels(proprio_next)
+        proprio_next, proprio_now = self.body_sense(z_next), self.body_sense(z)
+        level, level_next = levels(proprio_now), levels(proprio_next)
         sensors = sensors.at[_LEVEL].set(level_next).at[_CHANGE].set(level_next - level)
         return sensors, proprio_next
+
+    @property
+    def body_net(self) -> bool:
+        return self.predictor.body is not None
+
+    def body_sense(self, z):
+        """Proprioception at a latent: the latent's own body part when a body network predicts it
+        (world_model.body_net), else the read-out head."""
+        if self.body_net:
+            from .perception import PROPRIO_GAIN
+
+            return z[..., -PROPRIO_SIZE:] / jnp.asarray(PROPRIO_GAIN)
+        return self.proprio_head(z)
 
     def imagine(self, z, a_vec):
         """One imagined step: the next latent, the percept the IC reads, and ensemble disagreement."""
@@ -164,6 +186,10 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     p_roll = jax.vmap(jax.vmap(wm.proprio_head))(roll_z)
     s_err = s_err + proprio_err(p_roll, batch["next_proprio"][:, :steps])
     heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
+    if wm.body_net:  # the body network's own error, in proprioception's units (pose in cells)
+        b_roll = proprio_err(wm.body_sense(roll_z), batch["next_proprio"][:, :steps])
+        heads = heads + jnp.mean(proprio_err(wm.body_sense(pm), batch["next_proprio"])) + jnp.sum(
+            b_roll * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
     loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads
     metrics = {"z": jax.lax.stop_gradient(z), "zn": jax.lax.stop_gradient(zn), "wm_loss": loss,
