@@ -332,3 +332,8 @@ def test_exploitation_agents_trained_elsewhere_are_probed_from_their_lean_checkp
     assert "lean checkpoint" in said[0] and not (store.root / "agents").exists()   # nothing trained
     assert cfg2 == cfg and agent.cfg == cfg and st2.memory.frames.shape[1] == 800
     assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(st.wm), jax.tree.leaves(st2.wm)))
+    # a finished full checkpoint here wins (the demo trains 0 online iterations: iteration 0 is the end)
+    from aptami.agent.checkpoint import save
+    save(run_dir(store.root / "agents", cfg, 2), cfg, st, {"iterations": 0})
+    _, _, st3 = ex.trained("demo", 2, store, log=said.append)
+    assert st3.memory.frames.shape[1] == cfg.train.capacity and "resuming" in said[-1]
