@@ -59,7 +59,7 @@ def save_lean(path, cfg: AgentConfig, state, keep: int = 1024, key=None, meta: d
     random (per seed) and the optimisers' states and the critic's target zeroed. It acts, plans and is
     probed as the trained agent (a probe reads remembered latents as a sample of the training data;
     this is another sample of the same) but cannot continue training: `load` gives an agent whose
-    memory holds `keep` steps, and meta {"lean": true}. 16 full-size fetch agents: 3.4 GB -> ~50 MB."""
+    memory holds `keep` steps, and meta {"lean": true}. 16 full-size fetch agents: 3.4 GB -> ~42 MB."""
     seeds = _n_seeds(state)
     mem = state.memory
     keep = min(keep, mem.actions.shape[-1])   # (capacity; the leading axis may be seeds)
