@@ -297,9 +297,9 @@ class Agent:
         """One gradient update of the world model, the critic and the Mode-1 policy."""
         cfg = self.cfg
         key, k_batch, k_loss = jax.random.split(st.key, 3)
+        bumps = ((blocked_moves(st.memory), cfg.train.blocked_fraction),) if cfg.train.blocked_fraction else ()
         batch = st.memory.sample(k_batch, cfg.train.batch, cfg.train.seq_len, SENSOR_INDEX["task"],
-                                 cfg.train.event_fraction, priority=(
-                                     (blocked_moves(st.memory), cfg.train.blocked_fraction),))
+                                 cfg.train.event_fraction, priority=bumps)
         (_, m), g = jax.value_and_grad(world_model_loss, has_aux=True)(st.wm, batch, cfg.world_model, k_loss)
         if world_model:
             upd, wm_opt = self.wm_optim.update(g, st.wm_opt, st.wm)

@@ -185,11 +185,10 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     # the imagined proprioception too: the IC's levels are computed from it (cost.LEVEL_OF_PROPRIO)
     p_roll = jax.vmap(jax.vmap(wm.proprio_head))(roll_z)
     s_err = s_err + proprio_err(p_roll, batch["next_proprio"][:, :steps])
-    heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
     if wm.body_net:  # the body network's own error, in proprioception's units (pose in cells)
-        b_roll = proprio_err(wm.body_sense(roll_z), batch["next_proprio"][:, :steps])
-        heads = heads + jnp.mean(proprio_err(wm.body_sense(pm), batch["next_proprio"])) + jnp.sum(
-            b_roll * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
+        s_err = s_err + proprio_err(wm.body_sense(roll_z), batch["next_proprio"][:, :steps])
+        heads = heads + jnp.mean(proprio_err(wm.body_sense(pm), batch["next_proprio"]))
+    heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
     loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads
     metrics = {"z": jax.lax.stop_gradient(z), "zn": jax.lax.stop_gradient(zn), "wm_loss": loss,
