@@ -1,6 +1,7 @@
 """Does a learned world model know what a delivery is? Its one-step predictions on the oracle's experience.
 
-    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0] [--rollout | --moves [--readout]]
+    python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0]
+        [--rollout] [--moves [--readout]] [--refit {predictor,all} [--refit-updates 3000] [--refit-set K=V]]
 
 The learned fetch agent rarely delivers. Either its planner never reaches a delivery, or its world
 model does not predict one when it could. To tell them apart, let the oracle planner (the true
@@ -47,14 +48,14 @@ def trained_agent(folder, which: int):
     return agent, jax.tree.map(lambda x: x[which], state)
 
 
-def agent_and_oracle(folder, steps: int, which: int, seed: int):
-    """The trained agent, seed `which`'s state, and the oracle's experience in its scenario."""
-    agent, st = trained_agent(folder, which)
+def agent_and_oracle(loaded, steps: int, seed: int):
+    """The trained agent, its state (`loaded`), and the oracle's experience in its scenario."""
+    agent, st = loaded
     return (agent, st, *oracle_experience(agent.cfg, steps, seed))
 
 
-def audit(folder, steps: int, which: int, seed: int):
-    agent, st, mem, delivered = agent_and_oracle(folder, steps, which, seed)
+def audit(loaded, steps: int, seed: int):
+    agent, st, mem, delivered = agent_and_oracle(loaded, steps, seed)
     weights = agent.configurator.base
 
     def predict(frame, proprio, action, next_frame, next_proprio):
@@ -98,12 +99,12 @@ def audit(folder, steps: int, which: int, seed: int):
             "ensemble disagreement": float(dis[m].mean()),
         }
     seen = np.asarray(st.memory.sensors[:, ti] > 0).sum()
-    return {"run": str(folder), "agent": which, "deliveries_in_memory": int(seen),
+    return {"deliveries_in_memory": int(seen),
             "memory_steps": int(st.memory.size), "oracle_steps": steps, "oracle_deliveries": delivered,
             "groups": rows}
 
 
-def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 8, 12)):
+def rollout_audit(loaded, steps: int, seed: int, horizons=(0, 1, 4, 8, 12)):
     """How far the imagined body sense drifts along k-step rollouts of the oracle's real actions:
     the robot's and its target's pose (in cells: the order potential moves by 1/16 per cell), the held
     item, and the order potential read from it (cost.LEVEL_OF_PROPRIO), against the real ones k steps
@@ -111,7 +112,7 @@ def rollout_audit(folder, steps: int, which: int, seed: int, horizons=(0, 1, 4, 
     from aptami.env.core import order_potential_of_proprio
     from aptami.env.types import POSE_SCALE, POSE_SLICE
 
-    agent, st, mem, _ = agent_and_oracle(folder, steps, which, seed)
+    agent, st, mem, _ = agent_and_oracle(loaded, steps, seed)
     z = jax.jit(jax.vmap(lambda f, p: _encode(st.wm, f, p)))(mem["frames"], mem["proprio"])
     done = np.asarray(mem["terminated"]) | np.asarray(mem["truncated"])
     ends_before = np.concatenate([[0], np.cumsum(done)])       # episode ends among steps [0, t)
@@ -180,7 +181,44 @@ def fresh_pose_readout(agent, st, updates: int = 6000, batch: int = 256, seed: i
     return eqx.combine(params, static)
 
 
-def moves_audit(folder, steps: int, which: int, seed: int, readout: bool = False):
+REFITS = ("predictor", "all")
+
+
+def refit(agent, st, what: str, updates: int, seed: int = 0, overrides=()):
+    """Go on training the world model on the agent's own memory with its own loss, batch and learning
+    rate for `updates` more steps: `what`="predictor" trains the predictor alone (the encoder and the
+    heads frozen, so the latents it reads stop moving), "all" trains everything (the control: the
+    same number of further updates). If the frozen-encoder refit learns blocked moves where the
+    control does not, the predictor fails for chasing a moving encoder, not for its loss or data.
+    `overrides` (e.g. world_model.rollout=1) change the loss of the refit only."""
+    import equinox as eqx
+    import optax
+
+    from aptami.agent import with_overrides
+    from aptami.agent.world_model import world_model_loss
+
+    if what not in REFITS:
+        raise SystemExit(f"--refit must be one of {REFITS}, got {what!r}")
+    cfg = with_overrides(agent.cfg, list(overrides))
+    spec = jax.tree.map(lambda _: what == "all", st.wm)
+    spec = eqx.tree_at(lambda w: w.predictor, spec, replace=jax.tree.map(lambda _: True, st.wm.predictor))
+    params, frozen = eqx.partition(st.wm, spec)
+    opt = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(cfg.world_model.lr))
+
+    def step(carry, key):
+        params, opt_state = carry
+        k_batch, k_loss = jax.random.split(key)
+        batch = st.memory.sample(k_batch, cfg.train.batch, cfg.train.seq_len)
+        g = jax.grad(lambda p: world_model_loss(eqx.combine(p, frozen), batch, cfg.world_model, k_loss)[0])(params)
+        upd, opt_state = opt.update(g, opt_state, params)
+        return (optax.apply_updates(params, upd), opt_state), None
+
+    keys = jax.random.split(jax.random.key(seed + 2), updates)
+    params = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), keys)[0][0])(params)
+    return st._replace(wm=eqx.combine(params, frozen))
+
+
+def moves_audit(loaded, steps: int, seed: int, readout: bool = False):
     """Does the model know what a move or an "interact" will do from here? From every state the oracle
     passed through, each of the four moves and "interact" is tried in the real house and imagined one
     step by the learned world model (what it was never shown: most of these are not the oracle's
@@ -192,7 +230,7 @@ def moves_audit(folder, steps: int, which: int, seed: int, readout: bool = False
     says how often a fresh MLP fitted on the same latents (`fresh_pose_readout`) gets the pose right."""
     from aptami.env.types import POSE_SCALE, POSE_SLICE
 
-    agent, st = trained_agent(folder, which)
+    agent, st = loaded
     house, p = agent.house, agent.env_params
     states = oracle_states(agent.cfg, steps, seed)
     fresh = fresh_pose_readout(agent, st) if readout else None
@@ -240,7 +278,7 @@ def moves_audit(folder, steps: int, which: int, seed: int, readout: bool = False
             "tries": int(m.sum()),
             "imagined held item right": float((held_hat[m] == held1[m]).mean()),
             "task real/imagined": [float(task[m].mean()), float(task_hat[m].mean())]}
-    return {"run": str(folder), "agent": which, "oracle_states": steps, "groups": rows}
+    return {"oracle_states": steps, "groups": rows}
 
 
 def main(argv=None):
@@ -249,24 +287,36 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--agent", type=int, default=0, help="which of the vmapped seeds")
     ap.add_argument("--seed", type=int, default=7)
-    how = ap.add_mutually_exclusive_group()
-    how.add_argument("--rollout", action="store_true", help="instead: drift of the imagined body sense over k steps")
-    how.add_argument("--moves", action="store_true",
-                     help="instead: each move and interact, tried and imagined, from the oracle's states")
+    ap.add_argument("--rollout", action="store_true", help="drift of the imagined body sense over k steps")
+    ap.add_argument("--moves", action="store_true",
+                    help="each move and interact, tried and imagined, from the oracle's states (with --rollout, "
+                    "both; with neither, the delivery audit)")
     ap.add_argument("--readout", action="store_true",
                     help="with --moves: also a fresh MLP fitted on the same latents (is the outcome in the latent?)")
+    ap.add_argument("--refit", choices=REFITS, help="first train the world model further: the predictor alone "
+                    "on a frozen encoder, or all of it (the control); the audits then read the refitted model")
+    ap.add_argument("--refit-updates", type=int, default=3000)
+    ap.add_argument("--refit-set", action="append", default=[], help="config overrides for the refit's loss")
     a = ap.parse_args(argv)
     if a.steps <= 0:
         raise SystemExit("--steps must be positive")
-    enable_compilation_cache()
     if a.readout and not a.moves:
         raise SystemExit("--readout goes with --moves")
+    if a.refit_updates <= 0:
+        raise SystemExit("--refit-updates must be positive")
+    enable_compilation_cache()
+    agent, st = trained_agent(a.run, a.agent)
+    out = {"run": str(a.run), "agent": a.agent}
+    if a.refit:
+        st = refit(agent, st, a.refit, a.refit_updates, a.seed, a.refit_set)
+        out.update(refit=a.refit, refit_updates=a.refit_updates, refit_set=a.refit_set)
     if a.moves:
-        print(json.dumps(moves_audit(a.run, a.steps, a.agent, a.seed, a.readout), indent=1))
-        return
-    fn = rollout_audit if a.rollout else audit
-    print(json.dumps(fn(a.run, a.steps, a.agent, a.seed), indent=1))
-
+        out["moves"] = moves_audit((agent, st), a.steps, a.seed, a.readout)
+    if a.rollout:
+        out["rollout"] = rollout_audit((agent, st), a.steps, a.seed)
+    if not (a.moves or a.rollout):
+        out.update(audit((agent, st), a.steps, a.seed))
+    print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":
     main()

@@ -198,6 +198,27 @@ def _warm_world_model(pose_weight=0.0):
     return float(jnp.abs(pose_hat - pose).mean()), z
 
 
+def test_rollout_weight_scales_only_the_multi_step_terms():
+    """`world_model.rollout_weight` weighs the multi-step terms (the latents' and the heads' along the
+    rollout) against the one-step ones: at 0 the rollout's length cannot matter, at 1 it does."""
+    from aptami.agent.world_model import world_model_loss
+
+    cfg = tiny("fetch")
+    agent = Agent(cfg)
+    st, _ = jax.jit(lambda s: agent.collect(s, 40, "random"))(agent.init(jax.random.key(0)))
+    batch = st.memory.sample(jax.random.key(1), 4, 6)
+
+    def loss(rollout, weight):
+        wc = dataclasses.replace(cfg.world_model, rollout=rollout, rollout_weight=weight)
+        return float(jax.jit(lambda w, b: world_model_loss(w, b, wc, jax.random.key(2))[0])(st.wm, batch))
+
+    assert loss(6, 0.0) == loss(1, 0.0)
+    assert abs(loss(6, 1.0) - loss(1, 1.0)) > 1e-4
+    assert loss(6, 1.0) > loss(6, 0.5) > loss(6, 0.0)
+    with pytest.raises(ConfigError, match="rollout_weight"):
+        WorldModelConfig(rollout_weight=-1.0).check()
+
+
 def test_world_model_learns_its_own_movement_without_collapse():
     err, z = _warm_world_model(0.0)
     assert err < 0.5  # cells

@@ -62,6 +62,8 @@ class WorldModelConfig:
     hidden: int = 256
     ensemble: int = 1                 # >1: disagreement available (curiosity, pessimism)
     rollout: int = 4                  # multi-step prediction loss over this many steps
+    rollout_weight: float = 1.0       # weight of the multi-step terms (the latents' and the heads' along the
+    #                                   rollout) against the one-step ones
     regularizer: str = "vicreg"       # anti-collapse: "vicreg" (variance/covariance) or "sigreg" (LeJEPA)
     var_weight: float = 1.0
     cov_weight: float = 0.04
@@ -81,7 +83,7 @@ class WorldModelConfig:
         _positive(self, "hidden", "ensemble", "rollout", "sigreg_slices")
         _one_of(self, "regularizer", ("vicreg", "sigreg"))
         for n in ("var_weight", "cov_weight", "temporal_weight", "idm_weight", "sigreg_weight", "head_weight",
-                  "pose_weight"):
+                  "pose_weight", "rollout_weight"):
             _in_range(self, n, 0.0, 1e3)
         _in_range(self, "lr", 1e-7, 1.0)
 

@@ -188,9 +188,10 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     if wm.body_net:  # the body network's own error, in proprioception's units (pose in cells)
         s_err = s_err + proprio_err(wm.body_sense(roll_z), batch["next_proprio"][:, :steps])
         heads = heads + jnp.mean(proprio_err(wm.body_sense(pm), batch["next_proprio"]))
-    heads = heads + jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
+    heads = heads + cfg.rollout_weight * jnp.sum(s_err * alive[:, :steps]) / jnp.maximum(alive[:, :steps].sum(), 1.0)
 
-    loss = one_step + multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm + cfg.head_weight * heads
+    loss = (one_step + cfg.rollout_weight * multi + reg + cfg.temporal_weight * temporal + cfg.idm_weight * idm
+            + cfg.head_weight * heads)
     metrics = {"z": jax.lax.stop_gradient(z), "zn": jax.lax.stop_gradient(zn), "wm_loss": loss,
                "pred_1step": one_step, "pred_multi": multi, "reg": reg,
                "temporal": temporal, "idm": idm, "heads": heads, "latent_std": jnp.std(flat, 0).mean()}
