@@ -5,7 +5,8 @@ in plain PyTorch (CPU), in one process.
 
 Rows: CEM decisions/s for one agent and vmapped over 16 (JAX), the same in PyTorch (one agent and
 a batch of 16), Mode-1 decisions/s, end-to-end training env steps/s, and achieved GFLOP/s against
-the dense-matmul peak measured in the same run. One decision at the default budget (256 samples x
+the dense-matmul peak and against the planner's largest layer alone, both timed between the
+contenders in the same run. One decision at the default budget (256 samples x
 horizon 12 x 4 iterations) evaluates the predictor, the sensor and proprioception heads and the
 Intrinsic Cost at every imagined step, and the critic at every sequence's end. Compile times apart.
 Needs torch (pip install torch; the CPU build is enough).
