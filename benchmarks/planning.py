@@ -50,27 +50,29 @@ def flops_per_decision(cfg, wm, critic) -> float:
     return p.iterations * p.samples * (p.horizon * per_step + per_seq_end)
 
 
+def gflops_timer(f, args, flop: float):
+    """A callable timing one call of `f(*args)` (jitted and warmed here): GFLOP/s for `flop`."""
+    f = jax.jit(f)
+    jax.block_until_ready(f(*args))
+    return lambda: flop / median_time(lambda: jax.block_until_ready(f(*args)), 1) / 1e9
+
+
 def matmul_peak():
     """A callable timing one dense matmul at each of two sizes: the best GFLOP/s of the two. It is
     timed between the contenders, rep by rep, so that the peak and the planner meet the same noise
     (on these machines the peak alone varied 128-164 GFLOP/s between runs)."""
-    fs = []
-    for n in (1024, 2048):
-        a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
-        f = jax.jit(lambda x: x @ x)
-        f(a).block_until_ready()
-        fs.append((n, f, a))
-    return lambda: max(2 * n**3 / median_time(lambda: f(a).block_until_ready(), 1) / 1e9 for n, f, a in fs)  # noqa: B023
+    timers = [gflops_timer(lambda x: x @ x, (jax.random.normal(jax.random.key(0), (n, n), jnp.float32),), 2 * n**3)
+              for n in (1024, 2048)]
+    return lambda: max(t() for t in timers)
 
 
 def layer_rate():
     """A callable timing the planner's largest layer alone, [4096, 256] x [256, 256] (16 agents x 256
-    samples through a hidden layer): the ceiling its matmul shapes allow on this machine."""
+    samples through a hidden layer): the ceiling its matmul shapes allow on this machine. Four
+    distinct products per call (~20 ms), for less timer noise."""
     x = jax.random.normal(jax.random.key(0), (4096, 256), jnp.float32)
     ws = jax.random.normal(jax.random.key(1), (4, 256, 256), jnp.float32)
-    four = jax.jit(lambda x, ws: [x @ w for w in ws])  # 4 distinct products: ~20 ms, less timer noise
-    four(x, ws)[-1].block_until_ready()
-    return lambda: 2 * 4096 * 256 * 256 * 4 / median_time(lambda: four(x, ws)[-1].block_until_ready(), 1) / 1e9
+    return gflops_timer(lambda x, ws: [x @ w for w in ws], (x, ws), 2 * 4096 * 256 * 256 * 4)
 
 
 # ----------------------------------------------------------------------------- the PyTorch twin

@@ -185,12 +185,13 @@ REFITS = ("predictor", "all")
 
 
 def refit(agent, st, what: str, updates: int, seed: int = 0, overrides=()):
-    """Go on training the world model on the agent's own memory with its own loss, batch and learning
-    rate for `updates` more steps: `what`="predictor" trains the predictor alone (the encoder and the
-    heads frozen, so the latents it reads stop moving), "all" trains everything (the control: the
-    same number of further updates). If the frozen-encoder refit learns blocked moves where the
-    control does not, the predictor fails for chasing a moving encoder, not for its loss or data.
-    `overrides` (e.g. world_model.rollout=1) change the loss of the refit only."""
+    """Go on training the world model on the agent's own memory with its own loss, batch size and
+    optimiser (uniform batches: no event or bump replay) for `updates` more steps: `what`="predictor"
+    trains the predictor alone (the encoder and the heads frozen, so the latents it reads stop
+    moving), "all" trains everything (the control: the same number of further updates). If the
+    frozen-encoder refit learns blocked moves where the control does not, the predictor fails for
+    chasing a moving encoder, not for its loss or data. `overrides` (e.g. world_model.rollout=1)
+    change the loss of the refit only."""
     import equinox as eqx
     import optax
 
@@ -203,7 +204,7 @@ def refit(agent, st, what: str, updates: int, seed: int = 0, overrides=()):
     spec = jax.tree.map(lambda _: what == "all", st.wm)
     spec = eqx.tree_at(lambda w: w.predictor, spec, replace=jax.tree.map(lambda _: True, st.wm.predictor))
     params, frozen = eqx.partition(st.wm, spec)
-    opt = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(cfg.world_model.lr))
+    opt = agent.wm_optim   # the agent's own: clipped Adam at its learning rate
 
     def step(carry, key):
         params, opt_state = carry
