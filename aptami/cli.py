@@ -108,6 +108,7 @@ def cmd_eval(args) -> int:
     from .agent.checkpoint import load
     from .agent.runner import evaluate_seeds, train_seeds
 
+    folder = args.agent
     if args.agent:
         agent, state, _ = load(args.agent)
         if args.set:
@@ -123,11 +124,12 @@ def cmd_eval(args) -> int:
             agent = Agent(cfg)
             state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), args.seeds))
         else:
-            agent, state, _, _ = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
-                                             progress=not args.quiet, checkpoint_s=args.checkpoint_s)
+            agent, state, folder, _ = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
+                                                  progress=not args.quiet, checkpoint_s=args.checkpoint_s)
     steps = args.steps or int(agent.env_params.max_steps) * 10
     result = evaluate_seeds(agent, state, steps, jax.random.key(args.seed), args.mode)
     result["mode"] = args.mode
+    result["run"] = str(folder) if folder else None   # the checkpoint evaluated (None: untrained agents)
     result["planner_use_critic"] = bool(agent.cfg.planner.use_critic)
     if args.json:
         print_json(result)

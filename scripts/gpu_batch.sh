@@ -11,6 +11,8 @@
 # checkpoints under runs/agents-lean (networks and 1024 remembered steps per seed, ~42 MB for the 16 shared
 # agents of critic-exploitation and stay-in-distribution) come back, and merge_store.py copies them over.
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
+# LEAN_EVALS=1 also brings back a lean copy of each eval job's trained agents (scripts/lean.py: networks only,
+# ~17 MB for 8 fetch seeds; at most 3 such jobs a call), to re-plan them on a CPU: aptami eval --agent COPY.
 # (and tar xzf jobs.tgz for each job's JSON answer and log)
 LIMIT=$1; shift
 T0=$(date +%s)
@@ -28,6 +30,7 @@ pack() {
 trap pack EXIT
 job() {  # one job under what is left of the deadline; its JSON answer stays in $OUT/NAME.json
   local left=$((T0 + LIMIT - $(date +%s))) name=${1//[:=]/_}
+  [ ${#name} -gt 120 ] && name=${name:0:100}_$(echo "$1" | cksum | cut -d' ' -f1)   # a file name's limit
   if [ $left -lt 20 ]; then echo "SKIP $1 (deadline)" >> $LOG; return; fi
   echo "=== $1 start $(date +%T) left ${left}s" >> $LOG
   local s=$(date +%s)
@@ -37,6 +40,9 @@ job() {  # one job under what is left of the deadline; its JSON answer stays in 
     for kv in "${f[@]:4}"; do sets+=(--set "$kv"); done
     timeout -k 45 -s INT $left python3 -m aptami.cli eval ${f[1]} --world-model learned --seeds ${f[2]:-8} \
       --steps ${f[3]:-2000} "${sets[@]}" --quiet --json > $OUT/$name.json 2>> $OUT/$name.err
+    local run=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['run'])" \
+                $OUT/$name.json 2>/dev/null)
+    [ -n "$LEAN_EVALS" ] && [ -n "$run" ] && python3 scripts/lean.py "$run" --out runs/agents-lean >> $OUT/$name.err 2>&1
   else
     timeout -k 45 -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err
   fi
