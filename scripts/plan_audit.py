@@ -1,6 +1,6 @@
 """Where does a learned agent's plan cost come from? An audit of Mode-2 planning against the truth.
 
-    python scripts/plan_audit.py RUN_FOLDER [--steps 200] [--every 4]
+    python scripts/plan_audit.py RUN_FOLDER [--steps 200] [--every 4] [--set planner.KEY=VALUE]
 
 For trained agents (a run folder of `aptami train`), act with the planner for `steps` from a fresh
 episode of their scenario; at every `every`-th decision take the plan the planner chose and compare,
@@ -27,13 +27,16 @@ from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import _resting_sensors  # noqa: E402
 from aptami.agent.cost import SENSOR_INDEX, Percept, sensors_from_signals  # noqa: E402
 from aptami.agent.oracle import LearnedModel  # noqa: E402
+from aptami.cli import replan  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
 CHANNELS = ("task", "order", "carrying", "goal_dist")  # carrying: a level (discounted sum of its values)
 
 
-def audit(folder, steps: int, every: int):
+def audit(folder, steps: int, every: int, sets=()):
     agent, state, _ = checkpoint.load(folder)
+    if sets:   # the same trained agents with other planner settings (e.g. a narrower search)
+        agent, state = replan(agent, state, list(sets))
     pc = agent.cfg.planner
     gamma, h = pc.gamma, pc.horizon
     weights = agent.configurator.base
@@ -100,11 +103,13 @@ def main(argv=None):
     ap.add_argument("run")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--every", type=int, default=4)
+    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE",
+                    help="other planner settings")
     a = ap.parse_args(argv)
     if a.steps <= 0 or a.every <= 0:
         raise SystemExit("--steps and --every must be positive")
     enable_compilation_cache()
-    print(json.dumps(audit(a.run, a.steps, a.every), indent=1))
+    print(json.dumps(audit(a.run, a.steps, a.every, a.set), indent=1))
 
 
 if __name__ == "__main__":
