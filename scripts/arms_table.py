@@ -3,7 +3,9 @@
     python scripts/arms_table.py docs/results/fetch-arms-h200 [--control preset] [--json]
 
 FOLDER holds one folder per arm with `eval.json` (`aptami eval ... --json`) and any number of
-`audit_aI.json` (`scripts/delivery_audit.py RUN --moves --rollout --agent I`). Prints per arm the mean
+`audit_aI.json` (`scripts/delivery_audit.py RUN --moves --rollout --agent I`), and optionally `plan.json`
+(`scripts/plan_audit.py RUN`: what the chosen plans promised against what the same actions really gave).
+Prints per arm the mean
 deliveries per episode [95% bootstrap over seeds], the difference from the control arm, and the audits;
 then, over every audited (arm, seed), the Spearman rank correlation of that seed's deliveries with each
 audited accuracy: if the world model's one-step and rollout errors were what limits deliveries, the
@@ -53,6 +55,12 @@ def main() -> int:
             audit, seed = json.loads(f.read_text()), int(f.stem.split("_a")[-1])
             row["audits"][seed] = {k: read(audit) for k, read in AUDITS.items()}
             points.append([per_seed[name][seed], *row["audits"][seed].values()])
+        if (p / "plan.json").exists():
+            plan = json.loads((p / "plan.json").read_text())
+            row["plan"] = {"imagined_ic": plan["imagined_ic"], "real_ic": plan["real_ic_same_plan"],
+                           "critic_terminal": plan["critic_terminal"],
+                           "task_imagined": plan["channels_imagined"]["task"],
+                           "task_real": plan["channels_real"]["task"]}
         out["arms"][name] = row
     pts = np.array(points)
     out["spearman_with_deliveries"] = {
@@ -68,8 +76,14 @@ def main() -> int:
             args.control, *row["minus_control"])
         print(f"{name:28s} {m:.2f} [{lo:.2f}, {hi:.2f}]{diff}  success {row['success']:.2f}  "
               f"critic R^2 {row['critic_r2']:.2f}")
+        if "plan" in row:
+            print("    chosen plans: imagined IC {imagined_ic:.3f}, real {real_ic:.3f}, critic's terminal "
+                  "{critic_terminal:.3f}; task channel imagined {task_imagined:.3f}, real {task_real:.3f}"
+                  .format(**row["plan"]))
         for seed, a in row["audits"].items():
             print(f"    seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in a.items()))
+    if not out["spearman_with_deliveries"]:
+        return 0
     print(f"Spearman of a seed's deliveries with its audits ({len(pts)} audited seeds):")
     for k, r in out["spearman_with_deliveries"].items():
         print(f"    {k:20s} rho {r['rho']:+.2f}  p {r['p']:.3f}")
