@@ -5,11 +5,10 @@
 FOLDER holds one folder per arm with `eval.json` (`aptami eval ... --json`) and any number of
 `audit_aI.json` (`scripts/delivery_audit.py RUN --moves --rollout --agent I`), and optionally `plan.json`
 (`scripts/plan_audit.py RUN`: what the chosen plans promised against what the same actions really gave).
-Prints per arm the mean
-deliveries per episode [95% bootstrap over seeds], the difference from the control arm, and the audits;
-then, over every audited (arm, seed), the Spearman rank correlation of that seed's deliveries with each
-audited accuracy: if the world model's one-step and rollout errors were what limits deliveries, the
-seeds that imagine better would deliver more.
+Prints per arm the mean deliveries per episode [95% bootstrap over seeds], the difference from the
+control arm, and the audits; then, over every audited (arm, seed), the Spearman rank correlation of
+that seed's deliveries with each audited accuracy: if the world model's one-step and rollout errors
+were what limits deliveries, the seeds that imagine better would deliver more.
 """
 import argparse
 import json
@@ -42,11 +41,11 @@ def main() -> int:
     arms = {p.name: p for p in sorted(Path(args.folder).iterdir()) if (p / "eval.json").exists()}
     if args.control not in arms:
         raise SystemExit(f"--control {args.control!r}: no such arm; arms: {', '.join(arms)}")
-    per_seed = {n: np.array([s["mean_return"] for s in json.loads((p / "eval.json").read_text())["per_seed"]])
-                for n, p in arms.items()}
+    evals = {n: json.loads((p / "eval.json").read_text()) for n, p in arms.items()}
+    per_seed = {n: np.array([s["mean_return"] for s in ev["per_seed"]]) for n, ev in evals.items()}
     out, points = {"arms": {}}, []
     for name, p in arms.items():
-        ev = json.loads((p / "eval.json").read_text())
+        ev = evals[name]
         row = {"deliveries": bootstrap_ci(per_seed[name]), "success": ev["success_rate"],
                "critic_r2": ev["critic_r2"], "audits": {}}
         if name != args.control:

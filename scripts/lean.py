@@ -28,10 +28,10 @@ def main() -> int:
         if (out / "state.npz").exists():
             print(f"kept {out}")
             continue
-        agent, state, meta = checkpoint.load(run)
-        if meta.get("iterations", 0) < agent.cfg.train.iterations:
-            print(f"skipped {run}: unfinished ({meta.get('iterations', 0)}/{agent.cfg.train.iterations})")
+        if not checkpoint.finished(run):   # read before loading: a fetch run is GBs
+            print(f"skipped {run}: not a finished training")
             continue
+        agent, state, meta = checkpoint.load(run)
         checkpoint.save_lean(out, agent.cfg, state, keep=args.keep, meta=meta)
         print(f"wrote {out}")
     return 0

@@ -105,6 +105,14 @@ def read_info(path) -> dict:
     return json.loads((Path(path) / "config.json").read_text())
 
 
+def finished(path) -> bool:
+    """A checkpoint of the whole training is here (not one cut short, nor none), read without loading it."""
+    if not (Path(path) / "state.npz").exists():
+        return False
+    info = read_info(path)
+    return info.get("meta", {}).get("iterations", 0) >= info["config"]["train"]["iterations"]
+
+
 def load(path, extra_terms=()):
     """(agent, state, meta) from a folder written by `save`."""
     path = Path(path)
