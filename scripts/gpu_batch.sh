@@ -11,7 +11,7 @@
 # checkpoints under runs/agents-lean (networks and 1024 remembered steps per seed, ~42 MB for the 16 shared
 # agents of critic-exploitation and stay-in-distribution) come back, and merge_store.py copies them over.
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
-# LEAN_EVALS=1 also brings back a lean copy of each eval job's trained agents (scripts/lean.py: networks only,
+# LEAN_EVALS=1 also brings back a lean copy of each eval job's trained agents (scripts/lean.py: networks, 16 remembered steps,
 # ~17 MB for 8 fetch seeds from 2.1 MB for one; at most 3 such jobs a call), to re-plan them on a CPU: aptami eval --agent COPY.
 # (and tar xzf jobs.tgz for each job's JSON answer and log)
 LIMIT=$1; shift
