@@ -124,8 +124,11 @@ def cmd_eval(args) -> int:
             agent = Agent(cfg)
             state = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), args.seeds))
         else:
+            say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print   # stdout: the JSON alone
             agent, state, folder, _ = train_seeds(cfg, args.seeds, root=args.runs, chunk=args.chunk,
-                                                  progress=not args.quiet, checkpoint_s=args.checkpoint_s)
+                                                  progress=not args.quiet, checkpoint_s=args.checkpoint_s, log=say)
+    if args.replan:   # e.g. the same trained agents without their critic: only planner.* may change
+        agent, state = replan(agent, state, args.replan)
     steps = args.steps or int(agent.env_params.max_steps) * 10
     result = evaluate_seeds(agent, state, steps, jax.random.key(args.seed), args.mode)
     result["mode"] = args.mode
@@ -150,8 +153,8 @@ def replan(agent, state, pairs):
 
     bad = [x for x in pairs if not x.startswith("planner.")]
     if bad:
-        raise ConfigError(f"--set {bad[0]!r}: a trained agent (--agent) takes only planner.* overrides; "
-                          "the other sections would need retraining")
+        raise ConfigError(f"{bad[0]!r}: a trained agent (--set with --agent, or --replan) takes only planner.* "
+                          "overrides; the other sections would need retraining")
     cfg = with_overrides(agent.cfg, pairs)
     agent = Agent(cfg)
     h = cfg.planner.horizon
@@ -302,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["plan", "policy", "random"], default="plan",
                    help="Mode-2 planning, the Mode-1 policy, or a uniform random baseline")
     s.add_argument("--seed", type=int, default=12345)
+    s.add_argument("--replan", action="append", default=[], metavar="planner.KEY=VALUE",
+                   help="evaluate the agents trained (or found) with the --set config under other planner settings")
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("prosocial", help="Byrnes' Prosociality Score Model: flail, rate, train, freeze")

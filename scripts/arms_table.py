@@ -60,6 +60,8 @@ def main() -> int:
                            "critic_terminal": plan["critic_terminal"],
                            "task_imagined": plan["channels_imagined"]["task"],
                            "task_real": plan["channels_real"]["task"]}
+            if "task_within_reach_imagined" in plan:   # of it, where the imagined body could deliver
+                row["plan"]["task_imagined_within_reach"] = plan["task_within_reach_imagined"]
         out["arms"][name] = row
     pts = np.array(points)
     out["spearman_with_deliveries"] = {
@@ -74,11 +76,13 @@ def main() -> int:
         diff = "" if name == args.control else "  minus {}: {:+.2f} [{:+.2f}, {:+.2f}]".format(
             args.control, *row["minus_control"])
         print(f"{name:28s} {m:.2f} [{lo:.2f}, {hi:.2f}]{diff}  success {row['success']:.2f}  "
-              f"critic R^2 {row['critic_r2']:.2f}")
+              "critic R^2 " + ("undefined" if row["critic_r2"] is None else f"{row['critic_r2']:.2f}"))
         if "plan" in row:
             print("    chosen plans: imagined IC {imagined_ic:.3f}, real {real_ic:.3f}, critic's terminal "
                   "{critic_terminal:.3f}; task channel imagined {task_imagined:.3f}, real {task_real:.3f}"
-                  .format(**row["plan"]))
+                  .format(**row["plan"])
+                  + (" (within reach: {:.3f})".format(row["plan"]["task_imagined_within_reach"])
+                     if "task_imagined_within_reach" in row["plan"] else ""))
         for seed, a in row["audits"].items():
             print(f"    seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in a.items()))
     if not out["spearman_with_deliveries"]:

@@ -4,7 +4,9 @@
 # A LANE is a comma-separated list of jobs run in turn; lanes run at once (the planners' small kernels
 # leave the GPU idle between launches, and each process compiles on its own CPU cores). A job is an
 # experiment name, or eval:SCENARIO[:SEEDS[:STEPS[:SECTION.KEY=VALUE ...]]] for
-# `aptami eval SCENARIO --world-model learned` (train, then evaluate), each further field one --set.
+# `aptami eval SCENARIO --world-model learned` (train, then evaluate), each further field one --set, or, written
+# +planner.KEY=VALUE, one --replan: the agents trained without it, evaluated with it (put the job after the one
+# that trains them in the same lane, e.g. eval:fetch:8:2000,eval:fetch:8:2000:+planner.gate_task=true).
 # SIGINT at the deadline lets training save the chunk in flight; 45 s later it is killed: give the call
 # a timeout_s of SECONDS + 60. Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
 # carried with the call. runs/agents (trained agents, GBs) stays behind: the return holds 64 MiB; the lean
@@ -29,7 +31,7 @@ pack() {
 }
 trap pack EXIT
 job() {  # one job under what is left of the deadline; its JSON answer stays in $OUT/NAME.json
-  local left=$((T0 + LIMIT - $(date +%s))) name=${1//[:=]/_}
+  local left=$((T0 + LIMIT - $(date +%s))) name=${1//[:=]/_} rc
   [ ${#name} -gt 120 ] && name=${name:0:100}_$(echo "$1" | cksum | cut -d' ' -f1)   # a file name's limit
   if [ $left -lt 20 ]; then echo "SKIP $1 (deadline)" >> $LOG; return; fi
   echo "=== $1 start $(date +%T) left ${left}s" >> $LOG
@@ -37,16 +39,20 @@ job() {  # one job under what is left of the deadline; its JSON answer stays in 
   if [[ $1 == eval:* ]]; then
     IFS=: read -ra f <<< "$1"
     local sets=() kv
-    for kv in "${f[@]:4}"; do sets+=(--set "$kv"); done
+    for kv in "${f[@]:4}"; do
+      if [[ $kv == +* ]]; then sets+=(--replan "${kv:1}"); else sets+=(--set "$kv"); fi
+    done
     timeout -k 45 -s INT $left python3 -m aptami.cli eval ${f[1]} --world-model learned --seeds ${f[2]:-8} \
       --steps ${f[3]:-2000} "${sets[@]}" --quiet --json > $OUT/$name.json 2>> $OUT/$name.err
+    rc=$?
     local run=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['run'])" \
                 $OUT/$name.json 2>/dev/null)
     [ -n "$LEAN_EVALS" ] && [ -n "$run" ] && python3 scripts/lean.py "$run" --out runs/agents-lean >> $OUT/$name.err 2>&1
   else
     timeout -k 45 -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err
+    rc=$?
   fi
-  echo "=== $1 rc=$? $(( $(date +%s) - s ))s" >> $LOG
+  echo "=== $1 rc=$rc $(( $(date +%s) - s ))s" >> $LOG
 }
 lane() { IFS=, read -ra jobs <<< "$1"; for j in "${jobs[@]}"; do job "$j"; done; }
 for l in "$@"; do lane "$l" & done

@@ -8,7 +8,10 @@ open loop over the planning horizon, what the world model imagined with what the
 with the same action sequence from the same state:
   - the discounted imagined IC over the horizon and the critic's discounted terminal value,
   - the discounted real IC of the same sequence (the sensors of the real steps, the same IC),
-  - per sensor channel the IC reads, imagined vs real (discounted sums).
+  - per sensor channel the IC reads, imagined vs real (discounted sums);
+  - "task_within_reach": the task channel counted only where the body (imagined, or real) was within a
+    cell of its target pose before the step (env.core.task_reach_of_proprio), where every real task
+    event happens: how much of what the planner imagined its own imagined body contradicts.
 A planner whose imagined IC is far below the real one is exploiting its world model's errors;
 one whose critic term carries the promise is exploiting the critic.
 """
@@ -28,9 +31,11 @@ from aptami.agent.agent import _resting_sensors  # noqa: E402
 from aptami.agent.cost import SENSOR_INDEX, Percept, sensors_from_signals  # noqa: E402
 from aptami.agent.oracle import LearnedModel  # noqa: E402
 from aptami.cli import replan  # noqa: E402
+from aptami.env.core import task_reach_of_proprio  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
 CHANNELS = ("task", "order", "carrying", "goal_dist")  # carrying: a level (discounted sum of its values)
+TASK = SENSOR_INDEX["task"]
 
 
 def audit(folder, steps: int, every: int, sets=()):
@@ -50,16 +55,17 @@ def audit(folder, steps: int, every: int, sets=()):
         st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
                          plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
         st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "plan", "state", "cost"))
-        model = LearnedModel(st.wm, agent.novelty_of_latent, st.counts, None)
+        model = LearnedModel(st.wm, agent.novelty_of_latent, st.counts, None, pc.gate_task)  # what the planner imagined
 
         def imagined(z, seq):
             def body(m, a):
                 m2, percept, _ = model.step(m, jax.nn.one_hot(a, agent.n_actions), None)
-                return m2, (st.ic(percept, weights)[0], percept.sensors)
+                reach = 1.0 if pc.gate_task else task_reach_of_proprio(st.wm.body_sense(m))  # (gated: already)
+                return m2, (st.ic(percept, weights)[0], percept.sensors, percept.sensors[TASK] * reach)
 
-            z_end, (c, sens) = jax.lax.scan(body, z, seq)
+            z_end, (c, sens, within) = jax.lax.scan(body, z, seq)
             value = gamma ** h * st.critic(z_end) if pc.use_critic else jnp.zeros(())
-            return jnp.sum(disc * c), value, jnp.sum(disc[:, None] * sens, 0)
+            return jnp.sum(disc * c), value, jnp.sum(disc[:, None] * sens, 0), jnp.sum(disc * within)
 
         def real(es, seq, k):
             def body(carry, x):
@@ -70,22 +76,23 @@ def audit(folder, steps: int, every: int, sets=()):
                 sens = sensors_from_signals(sig)
                 percept = Percept(sens, house.proprio(s2), jnp.zeros(zdim))  # the task terms read no latent
                 c = st.ic(percept, weights)[0] * alive
-                return (s2, alive * (1.0 - info["done"].astype(jnp.float32))), (c, sens * alive)
+                within = sens[TASK] * task_reach_of_proprio(house.proprio(s)) * alive
+                return (s2, alive * (1.0 - info["done"].astype(jnp.float32))), (c, sens * alive, within)
 
-            _, (c, sens) = jax.lax.scan(body, (es, jnp.ones(())), (seq, jax.random.split(k, h)))
-            return jnp.sum(disc * c), jnp.sum(disc[:, None] * sens, 0)
+            _, (c, sens, within) = jax.lax.scan(body, (es, jnp.ones(())), (seq, jax.random.split(k, h)))
+            return jnp.sum(disc * c), jnp.sum(disc[:, None] * sens, 0), jnp.sum(disc * within)
 
         zdim = tr["z"].shape[-1]
         idx = jnp.arange(0, steps, every)
         pick = lambda x: x[idx]  # noqa: E731
         z, plans, states = pick(tr["z"]), pick(tr["plan"]), jax.tree.map(pick, tr["state"])
-        ic_hat, v_hat, s_hat = jax.vmap(imagined)(z, plans)
-        ic_real, s_real = jax.vmap(real)(states, plans, jax.random.split(jax.random.key(5), idx.size))
-        return ic_hat, v_hat, s_hat, ic_real, s_real, tr["cost"]
+        ic_hat, v_hat, s_hat, w_hat = jax.vmap(imagined)(z, plans)
+        ic_real, s_real, w_real = jax.vmap(real)(states, plans, jax.random.split(jax.random.key(5), idx.size))
+        return ic_hat, v_hat, s_hat, w_hat, ic_real, s_real, w_real, tr["cost"]
 
     seeds = int(np.asarray(state.env_steps).shape[0])
     out = jax.jit(jax.vmap(one))(state, jax.random.split(jax.random.key(11), seeds))
-    ic_hat, v_hat, s_hat, ic_real, s_real, cost = (np.asarray(x) for x in out)
+    ic_hat, v_hat, s_hat, w_hat, ic_real, s_real, w_real, cost = (np.asarray(x) for x in out)
     ch = [SENSOR_INDEX[c] for c in CHANNELS]
     return {
         "seeds": seeds, "decisions_per_seed": int(ic_hat.shape[1]), "horizon": h, "use_critic": pc.use_critic,
@@ -93,6 +100,7 @@ def audit(folder, steps: int, every: int, sets=()):
         "real_ic_same_plan": float(ic_real.mean()), "realised_cost_per_step": float(cost.mean()),
         "channels_imagined": {c: float(s_hat[..., i].mean()) for c, i in zip(CHANNELS, ch)},
         "channels_real": {c: float(s_real[..., i].mean()) for c, i in zip(CHANNELS, ch)},
+        "task_within_reach_imagined": float(w_hat.mean()), "task_within_reach_real": float(w_real.mean()),
         "per_seed_imagined_ic": [float(x) for x in ic_hat.mean(1)],
         "per_seed_real_ic": [float(x) for x in ic_real.mean(1)],
     }

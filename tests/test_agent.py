@@ -27,8 +27,9 @@ from aptami.agent import (
     with_overrides,
 )
 from aptami.agent.actor import plan
+from aptami.agent.agent import critic_calibration
 from aptami.agent.checkpoint import load, save
-from aptami.agent.critic import lambda_returns
+from aptami.agent.critic import discounted_to_go, lambda_returns
 from aptami.agent.losses import latent_health
 from aptami.agent.memory import ShortTermMemory
 from aptami.agent.nets import MLP
@@ -89,6 +90,8 @@ def test_a_user_term_in_a_few_lines():
     (lambda: with_overrides(preset("two-rooms"), ["planner.samples=-3"]), r"PlannerConfig.samples must be a positive"),
     (lambda: with_overrides(preset("two-rooms"), ["planner.method=beam"]), r"PlannerConfig.method='beam': allowed"),
     (lambda: with_overrides(preset("two-rooms"), ["world_model.regulariser=x"]), r"unknown config key world_model"),
+    (lambda: with_overrides(preset("fetch"), ["planner.gate_task=1"]),
+     r"PlannerConfig.gate_task must be true or false"),
     (lambda: build_cost(["task", "vec"], (FnTerm(name="vec", fn=lambda p: p.sensors[:3]),)),
      r"term 'vec' must return one number \(shape \(\)\), got shape \(3,\)"),
     (lambda: build_cost(["bad"], (FnTerm(name="bad", fn=lambda p: jnp.log(-1.0 - p.sensors[0])),)),
@@ -271,6 +274,30 @@ def test_imagined_order_readings_telescope_along_a_plan(body_net):
     np.testing.assert_allclose(np.asarray(carrying), np.asarray(level), atol=1e-6)
 
 
+def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():
+    """planner.gate_task: the sensor head's imagined task event is scaled by the imagined body's reach
+    of its target pose (1 within a cell, 0 from two cells on), read at the step's start."""
+    from aptami.agent.perception import PROPRIO_GAIN
+    from aptami.env.types import HAS_GOAL_INDEX, POSE_SCALE, POSE_SLICE, PROPRIO_SIZE
+
+    cfg = tiny("fetch")
+    cfg = cfg.replace(world_model=dataclasses.replace(cfg.world_model, body_net=True))
+    plain, gated = Agent(cfg), Agent(cfg.replace(planner=dataclasses.replace(cfg.planner, gate_task=True)))
+    st = plain.init(jax.random.key(0))
+    z = jax.random.normal(jax.random.key(1), (st.wm.proprio_head.layers[0].in_features,))
+    a = jax.nn.one_hot(5, 7)
+    task = lambda agent, z: float(channel(agent.planning_model(st).step(z, a, None)[1], "task"))  # noqa: E731
+
+    def body_at(cells_away):   # holding an ordered item, its requester `cells_away` cells to the right
+        pr = jnp.zeros(PROPRIO_SIZE).at[HAS_GOAL_INDEX].set(1.0)
+        pr = pr.at[POSE_SLICE].set(jnp.array([3.0, 3.0, 3.0, 3.0 + cells_away]) / POSE_SCALE)
+        return z.at[-PROPRIO_SIZE:].set(pr * jnp.asarray(PROPRIO_GAIN))
+
+    near, far = body_at(1), body_at(4)
+    assert task(plain, far) != 0.0 and task(gated, far) == 0.0
+    assert task(gated, near) == pytest.approx(task(plain, near)) and task(plain, near) != 0.0
+
+
 def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
     c = jnp.array([1.0, 1.0, 1.0])
     v = jnp.array([10.0, 10.0, 10.0])
@@ -278,6 +305,27 @@ def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
     np.testing.assert_allclose(g, [1.5, 1.0, 6.0])          # no value past the terminal step
     g = lambda_returns(c, v, jnp.array([False, False, False]), jnp.array([False, True, False]), 0.5, 1.0)
     np.testing.assert_allclose(g, [1 + 0.5 * 6.0, 6.0, 6.0])  # truncation bootstraps from V
+
+
+def test_critic_calibration_compares_only_whole_futures():
+    """A critic that knows the true value (the world goes on after a truncation) is calibrated; near a
+    truncated end the realised sum lacks its tail and those steps are not held against it."""
+    gamma, n = 0.9, 400
+    cost = jnp.asarray(np.random.default_rng(0).normal(size=n + 200) + 1.0, jnp.float32)
+    value = np.zeros(n + 200, np.float32)                  # the discounted future of the endless stream
+    for t in range(n + 198, -1, -1):
+        value[t] = cost[t] + gamma * value[t + 1]
+    trunc = (jnp.arange(n) % 100) == 99                     # fixed-length episodes of 100 steps
+    critic = lambda z: jnp.asarray(value)[z[0]]            # noqa: E731
+    z = jnp.arange(n)[:, None]
+    r2, corr, bias, steps = critic_calibration(critic, z, cost[:n], trunc, trunc, gamma, tail=0.01)
+    assert float(r2) > 0.99 and float(corr) > 0.99 and abs(float(bias)) < 0.05  # all 400 steps: 0.55, 0.85
+    assert int(steps) == 4 * (100 - 43)   # 0.9^44 <= 0.01 < 0.9^43: the steps 44 or more from the end
+    # ending by termination instead, the same sums are whole futures: every step compares
+    term_value = np.asarray(discounted_to_go(cost[:n], trunc, gamma))
+    r2, _, _, steps = critic_calibration(lambda z: jnp.asarray(term_value)[z[0]], z, cost[:n], trunc,
+                                         jnp.zeros(n, bool), gamma)
+    assert int(steps) == n and float(r2) > 0.999
 
 
 def test_watched_demonstrations_are_remembered_but_not_imitated():

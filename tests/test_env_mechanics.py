@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from aptami.env import EVENTS, Scenario, make
 from aptami.env.render import expression
@@ -82,6 +83,24 @@ def test_the_carrying_level_is_a_function_of_proprioception_alone():
     read = jax.vmap(lambda st: order_potential_of_proprio(house.proprio(st)))(after)
     assert (info["carrying"] > 0).sum() > 20 and len(np.unique(info["carrying"].round(4))) > 3  # not trivial
     np.testing.assert_allclose(np.asarray(read), info["carrying"], atol=1e-5)
+
+
+@pytest.mark.parametrize("level", ["#######\n#1R.h.#\n#2h.3h#\n#######",
+                                   "#########\n#R......#\n#.......#\n#......G#\n#########"])
+def test_task_events_happen_only_within_reach_of_the_target_pose(level):
+    """What a planner may require of an imagined delivery or goal (planner.gate_task): the body was next
+    to its target before the step. Random moves and interactions (no "alt": it drops what is held) on a
+    crowded level with a battery that never drains, so events are many."""
+    from aptami.env.core import task_reach_of_proprio
+
+    acts = jax.random.choice(jax.random.key(4), jnp.array([UP, DOWN, LEFT, RIGHT, INTERACT]), (3000,))
+    house, p, s, info = play(level, acts, size={"max_humans": 3}, p_human_move=0.2, p_need=0.5,
+                             battery_drain=0.0, move_cost=0.0, act_cost=0.0)
+    before = jax.tree.map(lambda x: x[:-1], s)    # the state each step starts from
+    reach = np.asarray(jax.vmap(lambda st: task_reach_of_proprio(house.proprio(st)))(before))
+    events = info["task"] > 0
+    assert events.sum() >= 20 and (reach > 0).mean() < 0.4          # many events, and reach is selective
+    assert np.all(reach[events] == 1.0)
 
 
 def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():

@@ -41,7 +41,7 @@ from .cost import (
     reads_frames,
     sensors_from_signals,
 )
-from .critic import TrainableCritic, critic_loss, discounted_to_go
+from .critic import TrainableCritic, at_episode_end, critic_loss, discounted_to_go, steps_left
 from .losses import cross_entropy, latent_health
 from .memory import ShortTermMemory
 from .nets import ema
@@ -203,7 +203,7 @@ class Agent:
             key = jax.random.key(0) if key is None else key
             idx = jax.random.randint(key, (256,), 0, jnp.maximum(st.memory.size, 1))
             anchors = st.memory.latent[(st.memory.ptr - 1 - idx) % st.memory.capacity]
-        return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors)
+        return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors, self.cfg.planner.gate_task)
 
     def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False):
         """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H]).
@@ -288,8 +288,8 @@ class Agent:
                           plan_probs=jnp.where(done, uniform, probs), counts=counts, key=key,
                           env_steps=st.env_steps + 1, running=r, episodes=e)
         out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "plan": plan_seq, "done": done,
-               "task": info["task"], "events": info["events"], "welfare": welfare, "z": z,
-               "sensors": sensors, "state": after}  # `state`: the world after the step, before any reset
+               "truncated": info["truncated"], "task": info["task"], "events": info["events"], "welfare": welfare,
+               "z": z, "sensors": sensors, "state": after}  # `state`: the world after the step, before any reset
         return new, out
 
     # ------------------------------------------------------------------ learning
@@ -406,15 +406,17 @@ class Agent:
         st = st._replace(env_state=env_state, obs=self.house.observe(env_state, p), key=k_run,
                          running=_zero_running(self.n_terms), episodes=_zero_episodes(self.n_terms),
                          plan_probs=jnp.full_like(st.plan_probs, 1.0 / self.n_actions))
-        st, trace = self.collect(st, steps, mode, explore=False, keep=("cost", "plan_cost", "task", "z", "done"))
+        st, trace = self.collect(st, steps, mode, explore=False, keep=("cost", "plan_cost", "task", "z", "done",
+                                                                          "truncated"))
         ep = st.episodes
         n = jnp.maximum(ep.count, 1.0)
         health = latent_health(trace["z"])
         return {"episodes": ep.count, "success_rate": ep.success / n, "mean_return": ep.task / n,
                 "mean_cost": ep.cost / n, "terms": ep.terms / n, "events": ep.events / n,
                 "welfare": ep.welfare / n, "length": ep.length / n,
-                **dict(zip(("critic_r2", "critic_corr", "critic_bias"), critic_calibration(
-                    st.critic, trace["z"], trace["cost"], trace["done"], self.cfg.critic.gamma))),
+                **dict(zip(("critic_r2", "critic_corr", "critic_bias", "critic_steps"), critic_calibration(
+                    st.critic, trace["z"], trace["cost"], trace["done"], trace["truncated"],
+                    self.cfg.critic.gamma))),
                 **{f"latent_{k}": v for k, v in health.items()}}
 
 
@@ -435,23 +437,32 @@ def _resting_sensors(obs: Obs):
     return jnp.zeros(N_SENSORS).at[0].set(obs.proprio[0])
 
 
-def critic_calibration(critic, z, cost, done, gamma):
+def critic_calibration(critic, z, cost, done, truncated, gamma, tail: float = 0.05):
     """How well the critic predicts the discounted intrinsic cost realised afterwards in the same episode,
     on episodes it never learned from (the last, unfinished one left out): (R^2, Pearson r, mean
-    prediction minus realised). r separates ranking states right (what planning needs) from being
-    calibrated to this policy: a critic learned mostly from another policy's memories (random flailing)
-    can rank well and still be far off in level."""
+    prediction minus realised, steps compared). r separates ranking states right (what planning needs)
+    from being calibrated to this policy: a critic learned mostly from another policy's memories (random
+    flailing) can rank well and still be far off in level.
+
+    The critic bootstraps through a truncation (the fixed episode length ends the episode, not the
+    world), so near a truncated end the realised sum lacks the tail it predicts: there only steps whose
+    missing tail weighs at most `tail` (gamma^(steps to the end) <= tail; 99 steps for gamma 0.97)
+    are compared. Steps of terminated episodes all count (their realised sum is the whole future)."""
     realised = discounted_to_go(cost, done, gamma)
-    finished = jnp.cumsum(done[::-1].astype(jnp.int32))[::-1] > 0   # steps of episodes that ended
+    left = steps_left(done)                               # inf in the unfinished last episode
+    whole = ~at_episode_end(truncated, done) | (gamma ** left <= tail)
+    finished = jnp.isfinite(left)
     pred = jax.vmap(critic)(z)
-    w = finished.astype(jnp.float32)
+    w = (finished & whole).astype(jnp.float32)
     n = jnp.maximum(w.sum(), 1.0)
     mean, mean_p = jnp.sum(w * realised) / n, jnp.sum(w * pred) / n
     ss_res = jnp.sum(w * (realised - pred) ** 2)
     ss_tot = jnp.sum(w * (realised - mean) ** 2)
     cov = jnp.sum(w * (realised - mean) * (pred - mean_p))
     corr = cov / jnp.sqrt(jnp.maximum(ss_tot * jnp.sum(w * (pred - mean_p) ** 2), 1e-12))
-    return 1.0 - ss_res / jnp.maximum(ss_tot, 1e-9), corr, mean_p - mean
+    flat = ss_tot <= 1e-9               # the realised cost never varied: nothing to rank, R^2 undefined
+    r2 = jnp.where(flat, jnp.nan, 1.0 - ss_res / jnp.maximum(ss_tot, 1e-9))
+    return r2, jnp.where(flat, jnp.nan, corr), mean_p - mean, w.sum()
 
 
 def _encode(wm, frame, proprio):

@@ -132,6 +132,10 @@ class PlannerConfig:
     density_weight: float = 0.0       # footnote 2: cost per unit of distance from remembered latents
     curiosity: float = 0.0            # Plan2Explore: bonus per unit of ensemble disagreement, while training
                                       # only (explore=True): curiosity about the model's error, imagined
+    gate_task: bool = False           # learned model: an imagined task event (delivery, goal) counts only as far
+                                      # as the imagined body is within a cell of its target pose, where every
+                                      # real one happens (env.core.task_reach_of_proprio); against a planner
+                                      # choosing the sensor head's imagined deliveries (README, fetch)
 
     def check(self):
         _positive(self, "samples", "horizon", "iterations", "elites", "grad_steps")
@@ -148,6 +152,8 @@ class PlannerConfig:
         _in_range(self, "pessimism", 0.0, 1e6)
         _in_range(self, "density_weight", 0.0, 1e6)
         _in_range(self, "curiosity", 0.0, 1e6)
+        if not isinstance(self.gate_task, bool):
+            raise ConfigError(f"PlannerConfig.gate_task must be true or false, got {self.gate_task!r}")
 
 
 @dataclass(frozen=True)

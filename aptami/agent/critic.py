@@ -64,6 +64,26 @@ def discounted_to_go(costs, done, gamma):
     return g
 
 
+def steps_left(done):
+    """Steps from each step to the end of its episode, counting both (inf in an unfinished last episode)."""
+    def back(n, d):
+        n = jnp.where(d, 1.0, n + 1.0)
+        return n, n
+
+    _, left = jax.lax.scan(back, jnp.inf, done, reverse=True)
+    return left
+
+
+def at_episode_end(x, done):
+    """Each step's episode's value of x at its last step (False in an unfinished last episode)."""
+    def back(v, xd):
+        v = jnp.where(xd[1], xd[0], v)
+        return v, v
+
+    _, out = jax.lax.scan(back, jnp.zeros((), x.dtype), (x, done), reverse=True)
+    return out
+
+
 def critic_loss(critic: TrainableCritic, target: TrainableCritic, z, zn, costs, terminated, truncated,
                 cfg: CriticConfig):
     """z, zn: [B, L, D] latents of each step and of what followed (stop-gradient); costs [B, L]."""

@@ -64,6 +64,9 @@ def run(env, steps: int, cfg: AgentConfig | None = None, seed: int = 0, prefill:
     if not isinstance(env.action_space, gymnasium.spaces.Discrete):
         raise ValueError(f"the agent needs a Discrete action space, got {env.action_space}")
     cfg = cfg or AgentConfig(train=TrainConfig(capacity=max(2 * steps, 64), prefill_steps=0, pretrain_updates=0))
+    if cfg.planner.gate_task:
+        raise ValueError("planner.gate_task reads the house robot's body sense (its target pose); a Gymnasium "
+                         "env has none: allowed here: planner.gate_task=false")
     agent = GymAgent(cfg, env.action_space.n)
     state = agent.init(jax.random.key(seed))
     weights = agent.configurator.base

@@ -12,11 +12,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..env.core import House
+from ..env.core import House, task_reach_of_proprio
 from ..env.types import EnvParams
 from .cost import SENSOR_INDEX, Percept, sensors_from_signals
 
-_NOV = SENSOR_INDEX["novelty"]
+_NOV, _TASK = SENSOR_INDEX["novelty"], SENSOR_INDEX["task"]
 
 
 class LearnedModel(eqx.Module):
@@ -26,10 +26,13 @@ class LearnedModel(eqx.Module):
     novelty: Callable = eqx.field(static=True)   # latent -> novelty from the count table
     counts: jax.Array
     anchors: jax.Array | None = None             # [M, D] remembered latents (the training distribution)
+    gate_task: bool = eqx.field(static=True, default=False)  # planner.gate_task
 
     def step(self, z, a_vec, key):
         z2, percept, disagreement = self.wm.imagine(z, a_vec)
         sensors = percept.sensors.at[_NOV].set(self.novelty(self.counts, z2))
+        if self.gate_task:  # an imagined task event counts only as far as the imagined body is within reach
+            sensors = sensors.at[_TASK].multiply(task_reach_of_proprio(self.wm.body_sense(z)))
         return z2, percept._replace(sensors=sensors), disagreement
 
     def latent(self, z):

@@ -151,6 +151,13 @@ def _save(folder, cfg, state, iterations, history):
     (folder / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
 
 
+def _defined(per_seed):
+    """The mean over the seeds where a figure is defined (None if it is nowhere: e.g. R^2 where the
+    realised cost never varied, as for an agent that never did anything)."""
+    x = np.asarray(per_seed, np.float64)
+    return float(np.nanmean(x)) if np.isfinite(x).any() else None
+
+
 def evaluate_seeds(agent: Agent, state, steps: int, key=None, mode: str = "plan") -> dict:
     """Evaluate every seed (vmapped) for `steps` steps; per-seed results and their means."""
     key = jax.random.key(12345) if key is None else key
@@ -171,8 +178,8 @@ def evaluate_seeds(agent: Agent, state, steps: int, key=None, mode: str = "plan"
         "terms": {n: float(v) for n, v in zip(names, ev["terms"].mean(0))},
         "events": {e: float(v) for e, v in zip(EVENTS, ev["events"].mean(0)) if v},
         "welfare": float(ev["welfare"].mean()), "episode_length": float(ev["length"].mean()),
-        "critic_r2": float(np.mean(ev["critic_r2"])), "critic_corr": float(np.mean(ev["critic_corr"])),
-        "critic_bias": float(np.mean(ev["critic_bias"])),
+        "critic_r2": _defined(ev["critic_r2"]), "critic_corr": _defined(ev["critic_corr"]),
+        "critic_bias": float(np.mean(ev["critic_bias"])), "critic_steps": int(np.sum(ev["critic_steps"])),
         "ssl_health": {k[len("latent_"):]: float(np.mean(v)) for k, v in ev.items() if k.startswith("latent_")},
         "per_seed": per_seed,
     }

@@ -32,6 +32,7 @@ from .types import (
     FLAG_NEAR_SCREEN,
     FLAG_NEAR_SWITCH,
     FLAG_PASSABLE,
+    HAS_GOAL_INDEX,
     HELD_DRIP,
     HELD_NONE,
     HELD_SLICE,
@@ -467,6 +468,17 @@ def order_potential_of_proprio(proprio):
     d = jnp.abs(pose[0] - pose[2]) + jnp.abs(pose[1] - pose[3])
     close = jnp.clip(1.0 - (d - 1.0) / ORDER_REACH, 0.0, 1.0)
     return wants * (ORDER_HOLD + (1.0 - ORDER_HOLD) * close)
+
+
+def task_reach_of_proprio(proprio):
+    """1 within one cell of the body's target pose (its navigation goal, or the requester of the
+    ordered item it holds), 0 two cells or more away or without a target: a task event (a delivery,
+    a goal reached) can happen only from such a state (a test checks it on random rollouts), in every
+    level that has a goal or orders but not both (proprioception holds one target: the goal). Smooth
+    in the pose, so a world model's imagined body gives an imagined reach as good as its imagined pose."""
+    pose = proprio[POSE_SLICE] * POSE_SCALE
+    d = jnp.abs(pose[0] - pose[2]) + jnp.abs(pose[1] - pose[3])
+    return jnp.clip(proprio[HAS_GOAL_INDEX], 0.0, 1.0) * jnp.clip(2.0 - d, 0.0, 1.0)
 
 
 def _asked_for_held(held, need, robot_pos, human_pos, width):
