@@ -124,8 +124,9 @@ def test_train_checkpoints_resumes_and_eval_reports(tmp_path, capsys, monkeypatc
     assert main(["eval", "two-rooms", "--agent", folder, "--steps", "10", "--set", "train.iterations=3"]) != 0
     assert "train.iterations" in capsys.readouterr().err
     # --replan: the agents that training with the --set config made (found, not retrained), other planner
+    # (the settings of the line above: the same program, from the compilation cache)
     assert main(["eval", "two-rooms", "--seeds", "2", "--runs", runs, *TINY, "--steps", "10", "--json",
-                 "--replan", "planner.use_critic=true"]) == 0
+                 "--replan", "planner.horizon=6", "--replan", "planner.use_critic=true"]) == 0
     captured = capsys.readouterr()
     ev_re = json.loads(captured.out)   # stdout is the JSON alone ("resuming ..." goes to stderr)
     assert ev_re["run"] == folder and ev_re["planner_use_critic"] is True and "resuming" in captured.err
