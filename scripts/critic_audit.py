@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,20 +35,20 @@ def audit(folder, chunk: int = 1000) -> dict:
     segments = {"random prefill": (0, t.prefill_steps),
                 "watched demos": (t.prefill_steps, t.prefill_steps + t.demo_steps),
                 "own planned steps": (t.prefill_steps + t.demo_steps, t.prefill_steps + t.demo_steps + online)}
+    end = max(b for _, b in segments.values())
+    encode = eqx.filter_jit(lambda wm, f, p: jax.vmap(wm.encode)(f, p))   # one program for every seed and chunk
     out = {}
     for s in range(int(np.asarray(state.env_steps).shape[0])):
         st = jax.tree.map(lambda x: x[s], state)
         mem = st.memory
-        end = max(b for _, b in segments.values())
         if int(mem.size) < end or int(mem.ptr) != end % mem.capacity or end > mem.capacity:
             raise SystemExit(f"{folder}: seed {s}'s memory does not hold the whole training in order "
                              f"(size {int(mem.size)}, write position {int(mem.ptr)}, capacity {mem.capacity}, "
                              f"steps written {end}): a full checkpoint whose memory never wrapped is needed")
-        enc = jax.jit(jax.vmap(st.wm.encode))
         for name, (a, b) in segments.items():
             if b <= a:
                 continue
-            z = jnp.concatenate([enc(mem.frames[i:min(i + chunk, b)], mem.proprio[i:min(i + chunk, b)])
+            z = jnp.concatenate([encode(st.wm, mem.frames[i:min(i + chunk, b)], mem.proprio[i:min(i + chunk, b)])
                                  for i in range(a, b, chunk)])
             done = mem.terminated[a:b] | mem.truncated[a:b]
             r2, r, bias, n = critic_calibration(st.critic, z, mem.cost[a:b], done, mem.truncated[a:b], gamma)

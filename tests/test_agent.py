@@ -286,7 +286,7 @@ def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():
     st = plain.init(jax.random.key(0))
     z = jax.random.normal(jax.random.key(1), (st.wm.proprio_head.layers[0].in_features,))
     a = jax.nn.one_hot(5, 7)
-    task = lambda agent, z: float(channel(agent.planning_model(st).step(z, a, None)[1], "task"))  # noqa: E731
+    task = lambda agent, z, s=st: float(channel(agent.planning_model(s).step(z, a, None)[1], "task"))  # noqa: E731
 
     def body_at(cells_away):   # holding an ordered item, its requester `cells_away` cells to the right
         pr = jnp.zeros(PROPRIO_SIZE).at[HAS_GOAL_INDEX].set(1.0)
@@ -296,6 +296,12 @@ def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():
     near, far = body_at(1), body_at(4)
     assert task(plain, far) != 0.0 and task(gated, far) == 0.0
     assert task(gated, near) == pytest.approx(task(plain, near)) and task(plain, near) != 0.0
+    # read at the step's start: a body network that carries the requester 3 cells further off during the
+    # step leaves a delivery begun within reach counted (read after the step, it would be 0)
+    bias = st.wm.predictor.body.layers[-1].bias
+    away = bias.at[..., POSE_SLICE.start + 3].add(3.0 / POSE_SCALE * PROPRIO_GAIN[POSE_SLICE.start + 3])
+    moved = st._replace(wm=eqx.tree_at(lambda w: w.predictor.body.layers[-1].bias, st.wm, away))
+    assert task(gated, near, moved) == pytest.approx(task(plain, near, moved)) and task(plain, near, moved) != 0.0
 
 
 def test_td_lambda_stops_at_termination_and_bootstraps_at_truncation():
