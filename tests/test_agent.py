@@ -143,6 +143,30 @@ def test_pessimism_keeps_the_planner_where_the_model_agrees():
         assert (int(a) == 1) == expect_right
 
 
+def test_density_penalty_measures_against_memory_as_the_current_encoder_sees_it():
+    """The anchors are remembered frames encoded by the encoder the planner imagines with, each once: not
+    the latents stored when the steps were lived (those were encoded by an earlier, often untrained
+    encoder, so a distance to them measures the encoder's drift, not unfamiliarity)."""
+    cfg = tiny()
+    cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, density_weight=1.0))
+    agent = Agent(cfg)
+    st, _ = jax.jit(lambda s: agent.collect(s, 300, "random"))(agent.init(jax.random.key(0)))
+    # a later encoder: every weight moved, as training moves it
+    wm = jax.tree.map(lambda x: x * 1.5 if eqx.is_inexact_array(x) else x, st.wm)
+    st = st._replace(wm=wm)
+    anchors = np.asarray(jax.jit(lambda s: agent.planning_model(s, jax.random.key(1)).anchors)(st))
+    n = int(st.memory.size)
+    now = np.asarray(jax.vmap(wm.encode)(st.memory.frames[:n], st.memory.proprio[:n]))
+    lived = np.asarray(st.memory.latent[:n])
+
+    def nearest(a, b):
+        return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1)
+
+    assert nearest(anchors, now).max() < 1e-4 * np.abs(now).max()       # each is an encoding by today's encoder
+    assert nearest(anchors, lived).min() > 1e-2 * np.abs(now).max()     # none is a latent stored long ago
+    assert len({r.tobytes() for r in anchors}) == anchors.shape[0] == 256   # distinct remembered places
+
+
 def test_curiosity_draws_the_planner_to_disagreement_while_exploring_only():
     """planner.curiosity is a disagreement bonus (negative pessimism) in training's plans; evaluation
     plans exactly as without it."""

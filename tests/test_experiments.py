@@ -337,3 +337,28 @@ def test_exploitation_agents_trained_elsewhere_are_probed_from_their_lean_checkp
     save(run_dir(store.root / "agents", cfg, 2), cfg, st, {"iterations": 0})
     _, _, st3 = ex.trained("demo", 2, store, log=said.append)
     assert st3.memory.frames.shape[1] == cfg.train.capacity and "resuming" in said[-1]
+
+
+@pytest.mark.parametrize("horizon", [None, 3])
+def test_the_realised_cost_covers_what_the_prediction_covers_within_one_episode(horizon):
+    """Against a loop: the real discounted cost over the plan's h steps (no critic), or to the episode's
+    end with enough steps left (critic); steps where that would cross into the next episode, or run
+    into the unfinished last one, are left out or stop at the episode's end."""
+    from aptami.experiments.exploitation import realised_cost
+
+    rng = np.random.default_rng(0)
+    cost = rng.normal(size=23).astype(np.float32)
+    done = np.zeros(23, bool)
+    done[[5, 11, 17]] = True                  # episodes of 6 steps, the last (18..22) unfinished
+    g, window = 0.9, 4
+    got, valid = (np.asarray(x) for x in realised_cost(cost, done, g, horizon, window))
+    for t in range(23):
+        end = next((e for e in (5, 11, 17) if e >= t), None)
+        if end is None:
+            assert not valid[t]
+            continue
+        left = end - t + 1
+        n = left if horizon is None else min(horizon, left)
+        want = sum(g**k * cost[t + k] for k in range(n))
+        assert valid[t] == (left >= (window if horizon is None else horizon))
+        assert abs(got[t] - want) < 1e-5, (t, got[t], want)

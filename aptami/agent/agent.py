@@ -48,6 +48,8 @@ from .nets import ema
 from .oracle import LearnedModel, OracleWorldModel
 from .world_model import WorldModel, world_model_loss
 
+DENSITY_ANCHORS = 256   # remembered states that stand for the training distribution (the density penalty)
+
 
 class Episodes(NamedTuple):
     """Sums over the episodes finished since the counters were reset."""
@@ -194,18 +196,30 @@ class Agent:
         return jax.tree.map(lambda x: jnp.array(x, copy=True) if eqx.is_array(x) else x, st)
 
     # ------------------------------------------------------------------ the planning model
-    def planning_model(self, st: AgentState, key=None):
+    def remembered_latents(self, st: AgentState, key, n: int = DENSITY_ANCHORS):
+        """n distinct remembered states encoded by the *current* encoder: the training distribution as
+        the world model now sees it. (Memory's own latents were encoded when each step was lived, most
+        by an early or untrained encoder, so distances to them would measure the encoder's drift.)"""
+        idx = st.memory.distinct(key, n)
+        return jax.vmap(lambda f, p: _encode(st.wm, f, p))(st.memory.frames[idx], st.memory.proprio[idx])
+
+    def _anchors(self, st: AgentState, key):
+        """The density penalty's anchors, or None when it is off (decided while tracing)."""
+        if self.cfg.train.world_model == "oracle" or not penalised(self.cfg.planner.density_weight):
+            return None
+        return self.remembered_latents(st, jax.random.fold_in(key, 0x616E))
+
+    def planning_model(self, st: AgentState, key=None, anchors=None):
+        """`anchors`: the density penalty's remembered latents (`remembered_latents`); encoded here from
+        `key` when the penalty is on and none are given (`collect` encodes them once for all its steps)."""
         if self.cfg.train.world_model == "oracle":
             return OracleWorldModel(self.house, self.env_params, _encode, st.wm, self.novelty_of_code,
                                     st.counts, self.cfg.perception.latent, reads_frames(self.ic))
-        anchors = None
-        if penalised(self.cfg.planner.density_weight):  # 256 remembered latents stand for the training distribution
-            key = jax.random.key(0) if key is None else key
-            idx = jax.random.randint(key, (256,), 0, jnp.maximum(st.memory.size, 1))
-            anchors = st.memory.latent[(st.memory.ptr - 1 - idx) % st.memory.capacity]
+        if anchors is None:
+            anchors = self._anchors(st, jax.random.key(0) if key is None else key)
         return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors, self.cfg.planner.gate_task)
 
-    def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False):
+    def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False, anchors=None):
         """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H]).
         While exploring, planner.curiosity turns ensemble disagreement into a bonus (negative pessimism)."""
         no_plan = jnp.zeros(self.cfg.planner.horizon, jnp.int32)
@@ -215,7 +229,7 @@ class Agent:
         if mode == "policy":
             return jnp.argmax(st.policy(z)), st.plan_probs, jnp.bool_(False), jnp.zeros(()), no_plan
         key, k_anchor = jax.random.split(key)
-        model = self.planning_model(st, k_anchor)
+        model = self.planning_model(st, k_anchor, anchors)
         root = st.env_state if self.cfg.train.world_model == "oracle" else z
 
         def cost_fn(percept):
@@ -231,7 +245,7 @@ class Agent:
 
     # ------------------------------------------------------------------ one step in the world
     def act(self, st: AgentState, mode: str = "plan", explore: bool = True,
-            remember: bool = True) -> tuple[AgentState, dict]:
+            remember: bool = True, anchors=None) -> tuple[AgentState, dict]:
         """Perceive, decide, step the house, evaluate the IC, remember. `mode`: plan, policy or random;
         `explore`: take a random action with probability planner.epsilon (off when evaluating);
         `remember=False` leaves memory as it was (a probe of a trained agent: memory stays its training data)."""
@@ -239,7 +253,7 @@ class Agent:
         key, k_dec, k_eps, k_rand, k_env, k_reset = jax.random.split(st.key, 6)
         z = _encode(st.wm, st.obs.frame, st.obs.proprio)
         weights = self.configurator.weights(Percept(st.sensors, st.obs.proprio, z))
-        action, probs, planned, plan_cost, plan_seq = self.decide(st, k_dec, z, weights, mode, explore)
+        action, probs, planned, plan_cost, plan_seq = self.decide(st, k_dec, z, weights, mode, explore, anchors)
         rand = (jax.random.uniform(k_eps) < cfg.planner.epsilon) & explore
         action = jnp.where(rand, jax.random.randint(k_rand, (), 0, self.n_actions), action).astype(jnp.int32)
         planned = planned & ~rand
@@ -335,8 +349,11 @@ class Agent:
     # ------------------------------------------------------------------ programs
     def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True, keep=("cost", "plan_cost", "task"),
                 remember: bool = True):
+        # the encoder does not change while collecting: the density penalty's anchors are encoded once
+        anchors = self._anchors(st, st.key) if mode == "plan" else None
+
         def body(s, _):
-            s, out = self.act(s, mode, explore, remember)
+            s, out = self.act(s, mode, explore, remember, anchors)
             return s, {k: out[k] for k in keep}
 
         return jax.lax.scan(body, st, None, length=steps)

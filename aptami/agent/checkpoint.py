@@ -66,8 +66,7 @@ def save_lean(path, cfg: AgentConfig, state, keep: int = 1024, key=None, meta: d
     key = jax.random.key(0) if key is None else key
 
     def cut(m, k):  # `keep` distinct filled entries, at random (filled ones first when fewer)
-        filled = jnp.arange(m.capacity) < m.size
-        _, idx = jax.lax.top_k(jnp.where(filled, jax.random.uniform(k, (m.capacity,)), -1.0), keep)
+        idx = m.distinct(k, keep)
         n = jnp.minimum(m.size, keep).astype(jnp.int32)
         out = m._replace(**{f: getattr(m, f)[idx] for f in m._fields if f not in ("ptr", "size")})
         return out._replace(ptr=n % keep, size=n)

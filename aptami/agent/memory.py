@@ -91,6 +91,12 @@ class ShortTermMemory(NamedTuple):
         out["done"] = (out["terminated"] | out["truncated"]).astype(jnp.float32)
         return out
 
+    def distinct(self, key, n: int):
+        """n distinct filled places at random (filled ones first when fewer are filled): a sample of
+        what memory holds, without the repeats that would put a state at distance 0 from itself."""
+        filled = jnp.arange(self.capacity) < self.size
+        return jax.lax.top_k(jnp.where(filled, jax.random.uniform(key, (self.capacity,)), -1.0), n)[1]
+
     def recent(self, n: int) -> dict:
         """The last n steps, oldest first."""
         idx = (self.ptr - n + jnp.arange(n)) % self.capacity
