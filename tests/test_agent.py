@@ -90,6 +90,7 @@ def test_a_user_term_in_a_few_lines():
     (lambda: with_overrides(preset("two-rooms"), ["planner.samples=-3"]), r"PlannerConfig.samples must be a positive"),
     (lambda: with_overrides(preset("two-rooms"), ["planner.method=beam"]), r"PlannerConfig.method='beam': allowed"),
     (lambda: with_overrides(preset("two-rooms"), ["world_model.regulariser=x"]), r"unknown config key world_model"),
+    (lambda: with_overrides(preset("fetch"), ["planner.gamma=0.9"]), r"PlannerConfig.gamma=0.9 must equal Critic"),
     (lambda: with_overrides(preset("fetch"), ["planner.gate_task=1"]),
      r"PlannerConfig.gate_task must be true or false"),
     (lambda: build_cost(["task", "vec"], (FnTerm(name="vec", fn=lambda p: p.sensors[:3]),)),
@@ -408,13 +409,14 @@ def test_memory_is_a_ring_read_in_order():
 
 
 def test_critic_learns_from_recent_experience_only_when_asked():
-    """critic.recent changes what the critic learns from, and nothing that the world model learns."""
+    """critic.recent changes what the critic learns from, and nothing that the world model or the Mode-1
+    policy learns (the policy keeps the world model's batch: states with the actions taken in them)."""
     base = tiny()
     cfg = base.replace(critic=dataclasses.replace(base.critic, recent=40))
     agent = Agent(base)
     st = jax.jit(agent.warmup)(agent.init(jax.random.key(0)))[0]   # one warm-up: the option acts in `learn`
     outs = [jax.jit(Agent(c).learn)(st)[0] for c in (base, cfg)]
-    assert leaves_equal(outs[0].wm, outs[1].wm)
+    assert leaves_equal(outs[0].wm, outs[1].wm) and leaves_equal(outs[0].policy, outs[1].policy)
     assert not leaves_equal(outs[0].critic, outs[1].critic)
     with pytest.raises(ConfigError, match="CriticConfig.recent"):
         base.replace(critic=dataclasses.replace(base.critic, recent=-1)).check()

@@ -321,20 +321,20 @@ class Agent:
         else:
             wm, wm_opt = st.wm, st.wm_opt
         z, zn = m.pop("z"), m.pop("zn")  # encodings of the batch from the loss (before this update)
-        cb = batch
+        cb, zc, znc = batch, z, zn
         if cfg.critic.recent:  # a batch of its own, from the newest experience, encoded as the loss did
             cb = st.memory.sample(jax.random.fold_in(k_batch, 1), cfg.train.batch, cfg.train.seq_len,
                                   newest=cfg.critic.recent)
             enc = jax.vmap(jax.vmap(st.wm.encode))
-            z = jax.lax.stop_gradient(enc(cb["frames"], cb["proprio"]))
-            zn = jax.lax.stop_gradient(enc(cb["next_frames"], cb["next_proprio"]))
+            zc = jax.lax.stop_gradient(enc(cb["frames"], cb["proprio"]))
+            znc = jax.lax.stop_gradient(enc(cb["next_frames"], cb["next_proprio"]))
         (_, cm), cg = jax.value_and_grad(critic_loss, has_aux=True)(
-            st.critic, st.critic_target, z, zn, cb["cost"], cb["terminated"], cb["truncated"], cfg.critic)
+            st.critic, st.critic_target, zc, znc, cb["cost"], cb["terminated"], cb["truncated"], cfg.critic)
         upd, critic_opt = self.critic_optim.update(cg, st.critic_opt, st.critic)
         critic = optax.apply_updates(st.critic, upd)
         target = ema(st.critic_target, critic, cfg.critic.tau)
 
-        def pol_loss(policy):
+        def pol_loss(policy):   # the world model's batch: its states with the actions taken in them
             ce = cross_entropy(jax.vmap(jax.vmap(policy))(z), batch["actions"])
             w = batch["planned"].astype(jnp.float32)
             return jnp.sum(ce * w) / jnp.maximum(w.sum(), 1.0)

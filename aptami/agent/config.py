@@ -234,6 +234,10 @@ class AgentConfig:
 
         get(self.scenario)
         check_env(self.env)
+        if self.planner.use_critic and self.planner.gamma != self.critic.gamma:
+            raise ConfigError(f"PlannerConfig.gamma={self.planner.gamma} must equal CriticConfig.gamma="
+                              f"{self.critic.gamma} when planner.use_critic: the plan's cost sum_t gamma^t IC + "
+                              "gamma^H TC adds the critic's value, a sum discounted by the critic's gamma")
         if self.planner.curiosity > 0 and self.world_model.ensemble < 2:
             raise ConfigError(f"PlannerConfig.curiosity={self.planner.curiosity} needs a disagreement: set "
                               f"world_model.ensemble to 2 or more (it is {self.world_model.ensemble})")
