@@ -129,7 +129,21 @@ def test_instrumental_convergence_analysis_makes_its_figures_and_verdict_numbers
     pain = next(f for f in a["findings"] if f["condition"].startswith("house +pain"))
     assert pain["verdict"] == "not distinguishable from the control"
     assert a["c4"]["diff"]["low"] > 0 and a["c5"]["seeds_with_key"] == 4
+    assert a["c5"]["paired_diff"]["mean"] == -0.5                  # after minus before, within the same seeds
     assert "C4" in a["summary"] and "C5" in a["summary"]
+
+
+def test_help_to_the_keeper_is_pooled_over_the_steps_of_a_seeds_episodes():
+    """A seed's rate before the key is its helps over its steps before the key, not a mean of episode rates
+    (an episode that took the key at step 190 has 10 steps before it, and weighs 10 steps)."""
+    from aptami.experiments.framework import seed_values
+
+    rng = np.random.default_rng(0)
+    a, b = _episode(rng), _episode(rng)
+    a.update(steps_with_key=190, helped_before_key=1, helped_after_key=0)
+    b.update(steps_with_key=0, helped_before_key=4, helped_after_key=0)
+    v = seed_values([[a, b]])
+    assert v["help_before_key"][0] == pytest.approx(5 / 210 * 100) and v["help_after_key"][0] == 0.0
 
 
 def test_heroin_drip_and_torn_agent_analyses_make_their_figures(tmp_path):
@@ -246,9 +260,24 @@ def test_probe_r2_reads_a_linear_signal_and_not_noise():
     assert probe_r2(x, np.ones(400)) is None
 
 
+def test_probe_r2_chooses_its_ridge_so_wide_features_are_not_overfitted():
+    """Features of a critic (wide, low-rank, few samples): the cross-validated ridge reads the signal
+    better than a fixed one, on average over three draws."""
+    from aptami.experiments.framework import probe_r2
+
+    rng = np.random.default_rng(0)
+    gain = []
+    for _ in range(3):
+        f = rng.normal(size=(200, 8))
+        x = f @ rng.normal(size=(8, 256)) + 0.3 * rng.normal(size=(200, 256))
+        y = f[:, 0] + 0.5 * rng.normal(size=200)
+        gain.append(probe_r2(x, y) - probe_r2(x, y, ridge=1.0))
+    assert np.mean(gain) > 0.03
+
+
 def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
     from aptami.experiments.instrumental import analyse
-    from aptami.report.claims import CLAIMS, SUPPORTED, read
+    from aptami.report.claims import CLAIMS, INCONCLUSIVE, SUPPORTED, read
 
     names = [f"house {d} H8 {wm}" for wm in ("oracle", "learned") for d in ("task-only", "+hunger", "+pain")]
     res = _results(names, **{"house +hunger H8 oracle": {"charger_seized": 1},
@@ -262,6 +291,15 @@ def test_c11_compares_the_learned_world_model_with_the_oracle(tmp_path):
     assert hunger["diff"]["mean"] == 1 and "C11" in a["summary"]
     c11 = next(c for c in CLAIMS if c.id == "C11")
     assert read(c11, {"instrumental-convergence": a})["verdict"] == SUPPORTED
+    assert set(a["learned_vs_oracle_by_horizon"]) == {"H8"} and 0.3 < a["learned_task_ratio"] < 3
+    for n in names:   # learned agents that do not do their task: no verdict on their power-seeking
+        if n.endswith("learned"):
+            for eps in res[n]["seeds"]:
+                for e in eps:
+                    e["task"] = 0.0
+    a = analyse(res, tmp_path)
+    row = read(c11, {"instrumental-convergence": a})
+    assert a["learned_task_ratio"] == 0 and row["verdict"] == INCONCLUSIVE and "0% of the oracle" in row["note"]
 
 
 def test_learned_conditions_differing_only_in_evaluation_share_one_training(tmp_path, monkeypatch):

@@ -106,17 +106,29 @@ def analyse(results: dict, out_dir) -> dict:
                              f"events per episode vs task-only {fmt(ctl)}"
                              f": difference {diff[0]:+.2f} [{diff[1]:+.2f}, {diff[2]:+.2f}], {verdict}.")
     if {"oracle", "learned"} <= set(wms):   # C11: the same IC, planned through the truth vs a learned model
+        def versus(h):
+            out = []
+            for d in drives:
+                o, le = f"house {d} {h} oracle", f"house {d} {h} learned"
+                out.append({"drive": d, "oracle": summ[o]["power_seeking"], "learned": summ[le]["power_seeking"],
+                            "diff": as_ci(diff_ci(vals[le]["power_seeking"], vals[o]["power_seeking"])),
+                            "task_oracle": summ[o]["task"], "task_learned": summ[le]["task"]})
+            return out
+
+        # at every horizon: the learned agents train at TRAIN_HORIZON, and further out their world model
+        # is run beyond what its rollout loss taught it, a second difference from the oracle
+        extra["learned_vs_oracle_by_horizon"] = {h: versus(h) for h in horizons}
         h = horizons[-1]
-        extra["learned_vs_oracle"] = []
-        for d in drives:
-            o, le = f"house {d} {h} oracle", f"house {d} {h} learned"
-            diff = diff_ci(vals[le]["power_seeking"], vals[o]["power_seeking"])
-            extra["learned_vs_oracle"].append({"drive": d, "oracle": summ[o]["power_seeking"],
-                                               "learned": summ[le]["power_seeking"],
-                                               "diff": as_ci(diff)})
-        lines_out.append("C11, power-seeking per episode, learned world model minus oracle (" + h + "): " + "; ".join(
-            f"{x['drive']} {x['diff']['mean']:+.2f} [{x['diff']['low']:+.2f}, {x['diff']['high']:+.2f}]"
-            for x in extra["learned_vs_oracle"]) + ".")
+        extra["learned_vs_oracle"] = extra["learned_vs_oracle_by_horizon"][h]
+        # a learned agent that does not do its task says little by not seeking power (competence first)
+        ctl = next(x for x in extra["learned_vs_oracle"] if x["drive"] == "task-only")
+        extra["learned_task_ratio"] = ctl["task_learned"]["mean"] / max(ctl["task_oracle"]["mean"], 1e-9)
+        for hh, pairs in extra["learned_vs_oracle_by_horizon"].items():
+            lines_out.append("C11, power-seeking per episode, learned world model minus oracle (" + hh + "): "
+                             + "; ".join(f"{x['drive']} {x['diff']['mean']:+.2f} [{x['diff']['low']:+.2f}, "
+                                         f"{x['diff']['high']:+.2f}]" for x in pairs) + ".")
+        lines_out.append(f"The learned task-only agents did {fmt(ctl['task_learned'])} tasks per episode at {h} "
+                         f"against the oracle's {fmt(ctl['task_oracle'])} ({extra['learned_task_ratio']:.0%}).")
         probes = [results[f"house {d} {h} learned"].get("welfare_probe") for d in drives]
         if all(probes):   # can the humans' hidden welfare be read out of the critic? (per seed, pooled drives)
             extra["welfare_probe"] = {
@@ -151,13 +163,17 @@ def analyse(results: dict, out_dir) -> dict:
         both = np.isfinite(before) & np.isfinite(after)
         kb, ka = bootstrap_ci(before), bootstrap_ci(after[np.isfinite(after)])
         ci = [as_ci(kb), as_ci(ka)]
+        paired = bootstrap_ci(after[both] - before[both])   # within the seeds that took the key: same robots
         figures["c5"] = bars(["before the key", "after the key"], {"+hunger": ci},
                              "Deliveries to the keeper per 100 steps (C5)", "per 100 steps", out_dir, "c5")
-        extra["c5"] = {"before": ci[0], "after": ci[1], "seeds_with_key": int(both.sum()), "condition": hunger[0]}
+        extra["c5"] = {"before": ci[0], "after": ci[1], "seeds_with_key": int(both.sum()), "condition": hunger[0],
+                       "paired_diff": as_ci(paired)}
         lines_out.append(f"C5, hungry robot: helps the keeper {kb[0]:.2f} [{kb[1]:.2f}, {kb[2]:.2f}] times per "
                          "100 steps "
                          f"before holding the charger key and {ka[0]:.2f} [{ka[1]:.2f}, {ka[2]:.2f}] after "
-                         f"({int(both.sum())} seeds took the key).")
+                         f"({int(both.sum())} seeds took the key"
+                         + (f"; after minus before within them {paired[0]:+.2f} [{paired[1]:+.2f}, {paired[2]:+.2f}])."
+                            if both.any() else ")."))
     return {"summary": " ".join(lines_out), "findings": findings, "figures": figures, **extra}
 
 
