@@ -6,7 +6,8 @@
 # experiment name, or eval:SCENARIO[:SEEDS[:STEPS[:SECTION.KEY=VALUE ...]]] for
 # `aptami eval SCENARIO --world-model learned` (train, then evaluate), each further field one --set, or, written
 # +planner.KEY=VALUE, one --replan: the agents trained without it, evaluated with it (put the job after the one
-# that trains them in the same lane, e.g. eval:fetch:8:2000,eval:fetch:8:2000:+planner.gate_task=true).
+# that trains them in the same lane, e.g. eval:fetch:8:2000,eval:fetch:8:2000:+planner.gate_task=true), or
+# half:HALF[:PART] for scripts/full_size_halves.py (one lane per PART: half:instrumental-learned:task-only ...).
 # SIGINT at the deadline lets training save the chunk in flight; 45 s later it is killed: give the call
 # a timeout_s of SECONDS + 60. Needs .whl/ with gymnasium and farama-notifications wheels for the device's Python (see the device README),
 # carried with the call. runs/agents (trained agents, GBs) stays behind: the return holds 64 MiB; the lean
@@ -48,6 +49,10 @@ job() {  # one job under what is left of the deadline; its JSON answer stays in 
     local run=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['run'])" \
                 $OUT/$name.json 2>/dev/null)
     [ -n "$LEAN_EVALS" ] && [ -n "$run" ] && python3 scripts/lean.py "$run" --out runs/agents-lean >> $OUT/$name.err 2>&1
+  elif [[ $1 == half:* ]]; then   # half:HALF[:PART], scripts/full_size_halves.py (e.g. half:instrumental-learned:+pain)
+    IFS=: read -ra f <<< "$1"
+    timeout -k 45 -s INT $left python3 scripts/full_size_halves.py ${f[1]} ${f[2]} > $OUT/$name.json 2>> $OUT/$name.err
+    rc=$?
   else
     timeout -k 45 -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err
     rc=$?
