@@ -10,6 +10,15 @@ agent's own planned steps (the online iterations), with the calibration of `apta
 training steps (r well above 0) but not held-out evaluation episodes (`eval --json`'s `critic_corr`) has
 learned the memory, not the value. Needs the whole memory in order (a full checkpoint whose memory never
 wrapped; a lean copy keeps too little).
+
+    python scripts/critic_audit.py RUN_FOLDER --mc
+
+also asks how much of the realised cost is readable from the latent at all: on the agent's own planned
+steps, an MLP of the critic's shape is fitted by plain regression to the realised discounted cost (Monte
+Carlo targets, no bootstrapping) on the first 70% of the episodes, stopped early on the next 10%, and
+graded on the last 20%, beside the critic on the same steps. If the regressor does no better than the
+critic, the critic is not underfitting what the latent holds: the realised sum is a noisy sample of the
+value (humans' orders arrive at random), and r's ceiling is below 1.
 """
 import argparse
 import json
@@ -24,11 +33,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
-from aptami.agent.agent import critic_calibration  # noqa: E402
+from aptami.agent.agent import calibration_stats, calibration_targets, critic_calibration  # noqa: E402
+from aptami.agent.nets import MLP  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
 
-def audit(folder, chunk: int = 1000) -> dict:
+def audit(folder, chunk: int = 1000, mc: bool = False) -> dict:
     agent, state, _ = checkpoint.load(folder)
     t, gamma = agent.cfg.train, agent.cfg.critic.gamma
     online = t.iterations * t.collect_steps
@@ -53,15 +63,61 @@ def audit(folder, chunk: int = 1000) -> dict:
             done = mem.terminated[a:b] | mem.truncated[a:b]
             r2, r, bias, n = critic_calibration(st.critic, z, mem.cost[a:b], done, mem.truncated[a:b], gamma)
             out.setdefault(name, []).append({"r2": float(r2), "r": float(r), "bias": float(bias), "steps": int(n)})
+            if mc and name == "own planned steps":
+                out.setdefault("monte-carlo regressor", []).append(
+                    _mc(st.critic, z, mem.cost[a:b], done, mem.truncated[a:b], gamma, agent.cfg.critic.hidden, s))
     return {"run": str(folder), "segments": out}
+
+
+def _mc(critic, z, cost, done, truncated, gamma, hidden, seed, updates: int = 4000, batch: int = 256):
+    """The regressor's and the critic's calibration on the last 20% of the episodes (see the docstring)."""
+    import optax
+
+    realised, w = calibration_targets(cost, done, truncated, gamma)
+    episode = jnp.cumsum(jnp.concatenate([jnp.zeros(1, jnp.int32), done[:-1].astype(jnp.int32)]))
+    n_ep = int(episode[-1]) + 1
+    cut1, cut2 = int(0.7 * n_ep), int(0.8 * n_ep)
+    train = np.nonzero(np.asarray((episode < cut1) & (w > 0)))[0]
+    val = np.nonzero(np.asarray((episode >= cut1) & (episode < cut2) & (w > 0)))[0]
+    test = (episode >= cut2)
+    net = MLP((z.shape[-1], hidden, hidden, 1), key=jax.random.key(seed))
+    opt = optax.adam(1e-3)
+
+    params, static = eqx.partition(net, eqx.is_array)
+
+    def loss(p, idx):
+        return jnp.mean((jax.vmap(eqx.combine(p, static))(z[idx])[:, 0] - realised[idx]) ** 2)
+
+    @jax.jit
+    def fit(params, key):
+        def step(carry, k):   # Adam on random batches of the training steps; keep the best on validation
+            p, o, best, best_err = carry
+            g = jax.grad(loss)(p, jnp.asarray(train)[jax.random.randint(k, (batch,), 0, len(train))])
+            u, o = opt.update(g, o, p)
+            p = optax.apply_updates(p, u)
+            err = loss(p, jnp.asarray(val))
+            best = jax.tree.map(lambda a, b: jnp.where(err < best_err, a, b), p, best)
+            return (p, o, best, jnp.minimum(err, best_err)), None
+
+        return jax.lax.scan(step, (params, opt.init(params), params, jnp.inf), jax.random.split(key, updates))[0][2]
+
+    best = eqx.combine(fit(params, jax.random.key(seed + 1)), static)
+
+    def graded(f, mask):
+        r2, r, bias, n = calibration_stats(jax.vmap(f)(z), realised, w * mask)
+        return {"r2": float(r2), "r": float(r), "bias": float(bias), "steps": int(n)}
+
+    return {"regressor": graded(lambda x: best(x)[0], test), "critic": graded(critic, test),
+            "regressor_on_its_training_steps": graded(lambda x: best(x)[0], episode < cut1)}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
+    ap.add_argument("--mc", action="store_true", help="also fit a Monte-Carlo regressor of the critic's shape")
     a = ap.parse_args(argv)
     enable_compilation_cache()
-    print(json.dumps(audit(a.run), indent=1))
+    print(json.dumps(audit(a.run, mc=a.mc), indent=1))
 
 
 if __name__ == "__main__":

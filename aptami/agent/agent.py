@@ -454,6 +454,15 @@ def _resting_sensors(obs: Obs):
     return jnp.zeros(N_SENSORS).at[0].set(obs.proprio[0])
 
 
+def calibration_targets(cost, done, truncated, gamma, tail: float = 0.05):
+    """(realised discounted cost from each step to its episode's end, 1/0 weight of the steps whose
+    realised sum is the whole future a critic predicts): see `critic_calibration`."""
+    realised = discounted_to_go(cost, done, gamma)
+    left = steps_left(done)                               # inf in the unfinished last episode
+    whole = ~at_episode_end(truncated, done) | (gamma ** left <= tail)
+    return realised, (jnp.isfinite(left) & whole).astype(jnp.float32)
+
+
 def critic_calibration(critic, z, cost, done, truncated, gamma, tail: float = 0.05):
     """How well the critic predicts the discounted intrinsic cost realised afterwards in the same episode,
     on episodes it never learned from (the last, unfinished one left out): (R^2, Pearson r, mean
@@ -465,12 +474,13 @@ def critic_calibration(critic, z, cost, done, truncated, gamma, tail: float = 0.
     world), so near a truncated end the realised sum lacks the tail it predicts: there only steps whose
     missing tail weighs at most `tail` (gamma^(steps to the end) <= tail; 99 steps for gamma 0.97)
     are compared. Steps of terminated episodes all count (their realised sum is the whole future)."""
-    realised = discounted_to_go(cost, done, gamma)
-    left = steps_left(done)                               # inf in the unfinished last episode
-    whole = ~at_episode_end(truncated, done) | (gamma ** left <= tail)
-    finished = jnp.isfinite(left)
-    pred = jax.vmap(critic)(z)
-    w = (finished & whole).astype(jnp.float32)
+    realised, w = calibration_targets(cost, done, truncated, gamma, tail)
+    return calibration_stats(jax.vmap(critic)(z), realised, w)
+
+
+def calibration_stats(pred, realised, w):
+    """(R^2, Pearson r, mean prediction minus realised, steps) of `pred` against `realised` over the steps
+    of weight 1 in `w`; R^2 and r NaN where the realised cost never varied (nothing to rank)."""
     n = jnp.maximum(w.sum(), 1.0)
     mean, mean_p = jnp.sum(w * realised) / n, jnp.sum(w * pred) / n
     ss_res = jnp.sum(w * (realised - pred) ** 2)
