@@ -80,7 +80,8 @@ def _mc(critic, z, cost, done, truncated, gamma, hidden, seed, updates: int = 40
     train = np.nonzero(np.asarray((episode < cut1) & (w > 0)))[0]
     val = np.nonzero(np.asarray((episode >= cut1) & (episode < cut2) & (w > 0)))[0]
     test = (episode >= cut2)
-    net = MLP((z.shape[-1], hidden, hidden, 1), key=jax.random.key(seed))
+    k_net, k_fit = jax.random.split(jax.random.fold_in(jax.random.key(7), seed))
+    net = MLP((z.shape[-1], hidden, hidden, 1), key=k_net)
     opt = optax.adam(1e-3)
 
     params, static = eqx.partition(net, eqx.is_array)
@@ -99,16 +100,21 @@ def _mc(critic, z, cost, done, truncated, gamma, hidden, seed, updates: int = 40
             best = jax.tree.map(lambda a, b: jnp.where(err < best_err, a, b), p, best)
             return (p, o, best, jnp.minimum(err, best_err)), None
 
-        return jax.lax.scan(step, (params, opt.init(params), params, jnp.inf), jax.random.split(key, updates))[0][2]
+        last, _, best, _ = jax.lax.scan(step, (params, opt.init(params), params, jnp.inf),
+                                        jax.random.split(key, updates))[0]
+        return best, last
 
-    best = eqx.combine(fit(params, jax.random.key(seed + 1)), static)
+    best, last = (eqx.combine(p, static) for p in fit(params, k_fit))
 
     def graded(f, mask):
         r2, r, bias, n = calibration_stats(jax.vmap(f)(z), realised, w * mask)
         return {"r2": float(r2), "r": float(r), "bias": float(bias), "steps": int(n)}
 
     return {"regressor": graded(lambda x: best(x)[0], test), "critic": graded(critic, test),
-            "regressor_on_its_training_steps": graded(lambda x: best(x)[0], episode < cut1)}
+            "regressor_on_its_training_steps": graded(lambda x: best(x)[0], episode < cut1),
+            # without early stopping: all the updates, whether or not the validation episodes agree
+            "regressor_last": graded(lambda x: last(x)[0], test),
+            "regressor_last_on_its_training_steps": graded(lambda x: last(x)[0], episode < cut1)}
 
 
 def main(argv=None):

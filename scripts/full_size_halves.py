@@ -39,7 +39,7 @@ def conditions(half: str, part: str | None = None):
                 raise SystemExit(f"PART {part!r}: only instrumental-learned takes one, one of {', '.join(parts)}")
             conds = [c for c in conds if (c.name.startswith(f"house {part} ") if part != "rest"
                                           else not c.name.startswith("house "))]
-        return exp, conds, f"{wm}-figures" + (f"-{part}" if part else "")
+        return exp, conds, f"{wm}-figures"
     if part is not None:
         raise SystemExit(f"{half} takes no PART")
     from aptami.experiments.torn import _cfg

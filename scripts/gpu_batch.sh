@@ -16,7 +16,7 @@
 # Merge what comes back: cat runs.tgz.* | tar xzf - -C DIR; python scripts/merge_store.py DIR/runs
 # LEAN_EVALS=1 also brings back a lean copy of each eval job's trained agents (scripts/lean.py: networks, 16 remembered steps,
 # ~17 MB for 8 fetch seeds from 2.1 MB for one; at most 3 such jobs a call), to re-plan them on a CPU: aptami eval --agent COPY.
-# (and tar xzf jobs.tgz for each job's JSON answer and log)
+# (and tar xzf jobs.tgz for each job's JSON answer, or a half's printed output, and log)
 LIMIT=$1; shift
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 3
@@ -26,7 +26,7 @@ LOG=$OUT/device.log
   python3 -c "from aptami.util import code_fingerprint; print('code', code_fingerprint())"; } >> $LOG 2>&1
 # The device returns at most 8 files: every job's JSON answer and log go into one tarball.
 pack() {
-  (cd $OUT && ls *.json *.err >/dev/null 2>&1 && tar czf jobs.tgz *.json *.err && rm -f *.json *.err)
+  (cd $OUT && f=$(ls *.json *.err *.out 2>/dev/null) && [ -n "$f" ] && tar czf jobs.tgz $f && rm -f $f)
   [ -d runs ] && tar czf - --exclude='*.tmp*' --exclude='runs/agents' runs | split -b 15m -a 1 - $OUT/runs.tgz.
   ls -la $OUT >> $LOG
 }
@@ -51,7 +51,7 @@ job() {  # one job under what is left of the deadline; its JSON answer stays in 
     [ -n "$LEAN_EVALS" ] && [ -n "$run" ] && python3 scripts/lean.py "$run" --out runs/agents-lean >> $OUT/$name.err 2>&1
   elif [[ $1 == half:* ]]; then   # half:HALF[:PART], scripts/full_size_halves.py (e.g. half:instrumental-learned:+pain)
     IFS=: read -ra f <<< "$1"
-    timeout -k 45 -s INT $left python3 scripts/full_size_halves.py ${f[1]} ${f[2]} > $OUT/$name.json 2>> $OUT/$name.err
+    timeout -k 45 -s INT $left python3 scripts/full_size_halves.py ${f[1]} ${f[2]} > $OUT/$name.out 2>> $OUT/$name.err
     rc=$?
   else
     timeout -k 45 -s INT $left python3 -m aptami.cli experiment $1 --json > $OUT/$name.json 2>> $OUT/$name.err

@@ -166,6 +166,12 @@ def test_density_penalty_measures_against_memory_as_the_current_encoder_sees_it(
     assert nearest(anchors, now).max() < 1e-4 * np.abs(now).max()       # each is an encoding by today's encoder
     assert nearest(anchors, lived).min() > 1e-2 * np.abs(now).max()     # none is a latent stored long ago
     assert len({r.tobytes() for r in anchors}) == anchors.shape[0] == 256   # distinct remembered places
+    # a small memory (a lean copy keeps 16 steps; here 20 of 400 places filled): filled places, repeated
+    few, _ = jax.jit(lambda s: agent.collect(s, 20, "random"))(agent.init(jax.random.key(3)))
+    z = np.asarray(agent.remembered_latents(few, jax.random.key(1)))
+    filled = np.asarray(jax.vmap(few.wm.encode)(few.memory.frames[:20], few.memory.proprio[:20]))
+    assert z.shape[0] == 256 and nearest(z, filled).max() < 1e-4 * np.abs(filled).max()
+    assert len({r.tobytes() for r in z}) == 20
 
 
 def test_curiosity_draws_the_planner_to_disagreement_while_exploring_only():
@@ -415,7 +421,10 @@ def test_critic_learns_from_recent_experience_only_when_asked():
     cfg = base.replace(critic=dataclasses.replace(base.critic, recent=40))
     agent = Agent(base)
     st = jax.jit(agent.warmup)(agent.init(jax.random.key(0)))[0]   # one warm-up: the option acts in `learn`
+    # the policy learns from planned steps only, and the warm-up planned none: mark them planned
+    st = st._replace(memory=st.memory._replace(planned=jnp.ones_like(st.memory.planned)))
     outs = [jax.jit(Agent(c).learn)(st)[0] for c in (base, cfg)]
+    assert not leaves_equal(outs[0].policy, st.policy)                 # the policy did learn
     assert leaves_equal(outs[0].wm, outs[1].wm) and leaves_equal(outs[0].policy, outs[1].policy)
     assert not leaves_equal(outs[0].critic, outs[1].critic)
     with pytest.raises(ConfigError, match="CriticConfig.recent"):

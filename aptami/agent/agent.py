@@ -197,11 +197,17 @@ class Agent:
 
     # ------------------------------------------------------------------ the planning model
     def remembered_latents(self, st: AgentState, key, n: int = DENSITY_ANCHORS):
-        """n distinct remembered states encoded by the *current* encoder: the training distribution as
-        the world model now sees it. (Memory's own latents were encoded when each step was lived, most
-        by an early or untrained encoder, so distances to them would measure the encoder's drift.)"""
-        idx = st.memory.distinct(key, n)
-        return jax.vmap(lambda f, p: _encode(st.wm, f, p))(st.memory.frames[idx], st.memory.proprio[idx])
+        """n distinct remembered states (repeated where memory holds fewer) encoded by the *current*
+        encoder: the training distribution as the world model now sees it. (Memory's own latents were
+        encoded when each step was lived, most by an early or untrained encoder, so distances to them
+        would measure the encoder's drift.)"""
+        mem = st.memory
+        k = min(n, mem.capacity)
+        idx = mem.distinct(key, k)                       # filled places first
+        filled = jnp.clip(mem.size, 1, k)                # fewer filled than n: repeat them (never a blank one)
+        j = jnp.arange(n)
+        idx = idx[jnp.where(j < filled, j, j % filled)]
+        return jax.vmap(lambda f, p: _encode(st.wm, f, p))(mem.frames[idx], mem.proprio[idx])
 
     def _anchors(self, st: AgentState, key):
         """The density penalty's anchors, or None when it is off (decided while tracing)."""
