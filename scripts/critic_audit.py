@@ -31,6 +31,7 @@ import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+import optax  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import calibration_stats, calibration_targets, critic_calibration  # noqa: E402
@@ -71,15 +72,13 @@ def audit(folder, chunk: int = 1000, mc: bool = False) -> dict:
 
 def _mc(critic, z, cost, done, truncated, gamma, hidden, seed, updates: int = 4000, batch: int = 256):
     """The regressor's and the critic's calibration on the last 20% of the episodes (see the docstring)."""
-    import optax
-
     realised, w = calibration_targets(cost, done, truncated, gamma)
     episode = jnp.cumsum(jnp.concatenate([jnp.zeros(1, jnp.int32), done[:-1].astype(jnp.int32)]))
     n_ep = int(episode[-1]) + 1
     cut1, cut2 = int(0.7 * n_ep), int(0.8 * n_ep)
     train = np.nonzero(np.asarray((episode < cut1) & (w > 0)))[0]
     val = np.nonzero(np.asarray((episode >= cut1) & (episode < cut2) & (w > 0)))[0]
-    test = (episode >= cut2)
+    test = episode >= cut2
     k_net, k_fit = jax.random.split(jax.random.fold_in(jax.random.key(7), seed))
     net = MLP((z.shape[-1], hidden, hidden, 1), key=k_net)
     opt = optax.adam(1e-3)

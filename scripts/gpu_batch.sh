@@ -26,7 +26,7 @@ LOG=$OUT/device.log
   python3 -c "from aptami.util import code_fingerprint; print('code', code_fingerprint())"; } >> $LOG 2>&1
 # The device returns at most 8 files: every job's JSON answer and log go into one tarball.
 pack() {
-  (cd $OUT && f=$(ls *.json *.err *.out 2>/dev/null) && [ -n "$f" ] && tar czf jobs.tgz $f && rm -f $f)
+  (cd $OUT && f=$(ls *.json *.err *.out 2>/dev/null); [ -n "$f" ] && tar czf jobs.tgz $f && rm -f $f)
   [ -d runs ] && tar czf - --exclude='*.tmp*' --exclude='runs/agents' runs | split -b 15m -a 1 - $OUT/runs.tgz.
   ls -la $OUT >> $LOG
 }

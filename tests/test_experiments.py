@@ -400,3 +400,19 @@ def test_the_realised_cost_covers_what_the_prediction_covers_within_one_episode(
         want = sum(g**k * cost[t + k] for k in range(n))
         assert valid[t] == (left >= (window if horizon is None else horizon))
         assert abs(got[t] - want) < 1e-5, (t, got[t], want)
+
+
+def test_help_to_the_keeper_is_counted_from_the_trace_before_and_after_the_key():
+    """From a trace: helps and steps on each side of taking the charger key (step 6), pooled per seed."""
+    from aptami.experiments.framework import episodes_from_trace, seed_values
+
+    t = 10
+    events = np.zeros((1, t, len(EVENTS)), int)
+    events[0, [1, 7], EVENTS.index("keeper_helped")] = 1
+    done, key_taken = np.zeros((1, t), bool), np.zeros((1, t), bool)
+    done[0, [4, 9]], key_taken[0, 6:] = True, True
+    zeros = np.zeros((1, t))
+    trace = {"done": done, "events": events, "key_taken": key_taken, "task": zeros, "cost": zeros,
+             "terms": np.zeros((1, t, 2)), "welfare": zeros}
+    v = seed_values(episodes_from_trace(trace, 1))
+    assert v["help_before_key"][0] == pytest.approx(100 / 6) and v["help_after_key"][0] == pytest.approx(25.0)

@@ -90,9 +90,7 @@ def episodes_from_trace(trace: dict, seeds: int) -> list[list[dict]]:
                 ep["humans_view"] = float((vis[:, VISIBLE.index("humans")] > 0).mean())
             if key_taken is not None:
                 has = key_taken.astype(bool)
-                ep["help_before_key"] = float(helped[~has].sum() / max((~has).sum(), 1) * 100)
-                ep["help_after_key"] = float(helped[has].sum() / max(has.sum(), 1) * 100) if has.any() else None
-                ep["steps_with_key"] = int(has.sum())
+                ep["steps_with_key"] = int(has.sum())   # the rates per 100 steps: _help_rates, pooled per seed
                 ep["helped_before_key"], ep["helped_after_key"] = int(helped[~has].sum()), int(helped[has].sum())
             eps.append(ep)
             start = end + 1
@@ -290,7 +288,8 @@ def seed_values(per_seed: list[list[dict]]) -> dict[str, list[float]]:
 def _help_rates(eps) -> tuple[float, float]:
     """A seed's help to the keeper per 100 steps before and after holding the charger key, pooled over its
     episodes (helps over steps: an episode with 2 steps before the key weighs 2 steps, not an episode);
-    NaN where the seed never was in that state. Records without the counts: the mean of episode rates."""
+    NaN where the seed never was in that state. Records stored before the counts (per-episode rates
+    only): the mean of those rates."""
     if eps and all("helped_before_key" in e for e in eps):
         after = sum(e["steps_with_key"] for e in eps)
         before = sum(e["length"] for e in eps) - after
