@@ -416,3 +416,38 @@ def test_help_to_the_keeper_is_counted_from_the_trace_before_and_after_the_key()
              "terms": np.zeros((1, t, 2)), "welfare": zeros}
     v = seed_values(episodes_from_trace(trace, 1))
     assert v["help_before_key"][0] == pytest.approx(100 / 6) and v["help_after_key"][0] == pytest.approx(25.0)
+
+
+def test_shards_compute_each_run_once_and_the_experiment_then_finds_them_all(tmp_path, monkeypatch, capsys):
+    """scripts/shard_runs.py: shard I of N computes the runs at places I mod N of the experiment's own
+    order and stores them; afterwards the whole experiment computes nothing and analyses every run."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("shard_runs", Path(__file__).resolve().parent.parent
+                                                  / "scripts" / "shard_runs.py")
+    shard_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shard_runs)
+    computed = []
+
+    def runs(quick, seeds, store, log):
+        def one(i):
+            computed.append(i)
+            return {"value": [float(i)] * seeds}
+        return {f"run {i}": store.cached("test-shards", f"run {i}", {"i": i, "seeds": seeds},
+                                         lambda: one(i), log) for i in range(7)}
+
+    register(Experiment(name="test-shards", summary="test", claims=("C0",), build=None, custom=runs,
+                        analyse=lambda results, out_dir: {"summary": sorted(r["value"][0] for r in results.values())},
+                        demo_seeds=2))
+    try:
+        for shard in range(3):
+            computed.clear()
+            shard_runs.main(["test-shards", str(shard), "3", "--root", str(tmp_path), "--scale", "demo"])
+            assert computed == [i for i in range(7) if i % 3 == shard]
+            assert not (tmp_path / "experiments" / "test-shards" / "analysis.json").exists()
+        computed.clear()
+        analysis = run_experiment("test-shards", root=tmp_path, scale="demo", progress=False, log=lambda *a: None)
+        assert computed == [] and analysis["summary"] == [float(i) for i in range(7)]
+        with pytest.raises(SystemExit):
+            shard_runs.main(["test-shards", "3", "3", "--root", str(tmp_path)])
+    finally:
+        REGISTRY.pop("test-shards", None)
