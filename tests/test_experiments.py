@@ -451,3 +451,28 @@ def test_shards_compute_each_run_once_and_the_experiment_then_finds_them_all(tmp
             shard_runs.main(["test-shards", "3", "3", "--root", str(tmp_path)])
     finally:
         REGISTRY.pop("test-shards", None)
+
+
+def test_pessimism_runs_are_found_again_when_the_penalty_unit_differs_in_its_last_bits(tmp_path, monkeypatch):
+    """The weights' unit is computed from the trained agents; its last bits differed between processes
+    on a GPU. Runs are keyed by the nominal weight, so a second process (or machine) finds them."""
+    from aptami.experiments import exploitation as ex
+
+    cfg = ex.train_config("demo")
+    probes = []
+
+    def fake_probe(c, state, scen, steps, gif=False, traced_penalties=False):
+        probes.append((scen, c.planner.pessimism, c.planner.density_weight))
+        m = {"gap": [0.0, 0.0], "task": [1.0, 1.0]}
+        return (m, {"episode.gif": b"GIF"}) if gif else m
+
+    monkeypatch.setattr(ex, "trained", lambda scale, seeds, store, log: (cfg, None, None))
+    monkeypatch.setattr(ex, "probe", fake_probe)
+    store = Store(tmp_path)
+    for unit in (0.0038417249, 0.0038417263):
+        monkeypatch.setattr(ex, "typical_penalties", lambda agent, state, u=unit: {"disagreement": u, "density": 1.44})
+        first = len(probes)
+        results = ex.pessimism_run("demo", 2, store, log=lambda *a: None)
+        assert len(probes) - first == (len(results) if unit == 0.0038417249 else 0)
+    assert len(results) == 3 and len(set(probes)) == 3   # none, disagreement and density at demo scale
+    assert all(r["penalty_unit"] in (0.0038417249, 1.44) for c, r in results.items() if c.startswith(("dis", "den")))
