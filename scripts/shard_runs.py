@@ -47,10 +47,15 @@ def main(argv=None):
         k = next(order)
         if k % a.of != a.shard:
             return {"_skipped_by_shard": True}
-        t = time.time()
-        out = original(self, experiment, condition, config, compute, log)
-        mine.append(condition)
-        print(f"shard {a.shard}/{a.of}: {condition} done in {time.time() - t:.1f} s", flush=True)
+        t, ran = time.time(), []
+
+        def counted():
+            ran.append(True)
+            return compute()
+        out = original(self, experiment, condition, config, counted, log)
+        if ran:
+            mine.append(condition)
+            print(f"shard {a.shard}/{a.of}: {condition} computed in {time.time() - t:.1f} s", flush=True)
         return out
 
     exp = framework.REGISTRY[a.name]
@@ -67,7 +72,7 @@ def main(argv=None):
         exp.custom(quick, seeds, store.Store(a.root), print)   # the runs alone: no analysis, which needs them all
     finally:
         store.Store.cached = original
-    print(json.dumps({"experiment": a.name, "shard": a.shard, "of": a.of, "runs": mine,
+    print(json.dumps({"experiment": a.name, "shard": a.shard, "of": a.of, "computed": mine,
                       "seconds": round(time.time() - t0, 1)}), flush=True)
 
 

@@ -475,4 +475,8 @@ def test_pessimism_runs_are_found_again_when_the_penalty_unit_differs_in_its_las
         results = ex.pessimism_run("demo", 2, store, log=lambda *a: None)
         assert len(probes) - first == (len(results) if unit == 0.0038417249 else 0)
     assert len(results) == 3 and len(set(probes)) == 3   # none, disagreement and density at demo scale
+    w = ex._sizes("demo")["weights"][-1]   # the planner weighs by w / unit, the unit of the first run
+    assert {p[0] for p in probes} == {"house"}
+    assert sorted(p[1:] for p in probes[:3]) == [(0.0, 0.0), (0.0, pytest.approx(w / 1.44)),
+                                                  (pytest.approx(w / 0.0038417249), 0.0)]
     assert all(r["penalty_unit"] in (0.0038417249, 1.44) for c, r in results.items() if c.startswith(("dis", "den")))
