@@ -20,8 +20,8 @@ from pathlib import Path
 PER_RUN = ("planner", "scenario", "penalty", "weight", "oracle")   # what differs between one experiment's runs
 
 
-def _config(r) -> dict:
-    return json.loads((Path(r["path"]) / "config.json").read_text()).get("config", {})
+def _stored(r) -> dict:
+    return json.loads((Path(r["path"]) / "config.json").read_text())   # {"config", "machine", ...}
 
 
 def main(argv=None):
@@ -51,8 +51,9 @@ def main(argv=None):
             runs[r["condition"]] = r
     if not runs:
         raise SystemExit(f"no finished run of {a.name} with {seeds} seeds and code {code} in {a.root}")
-    shared = {json.dumps({k: v for k, v in _config(r).items() if k not in PER_RUN}, sort_keys=True, default=str)
-              for r in runs.values()}
+    stored = {cond: _stored(r) for cond, r in runs.items()}
+    shared = {json.dumps({k: v for k, v in st.get("config", {}).items() if k not in PER_RUN}, sort_keys=True,
+                         default=str) for st in stored.values()}
     if len(shared) > 1:   # e.g. quick and demo runs (both 2 seeds) under the same condition names
         raise SystemExit(f"the newest runs of {a.name} with {seeds} seeds differ in more than their condition "
                          f"({len(shared)} training/length settings): run it with the intended --scale in a store "
@@ -63,7 +64,7 @@ def main(argv=None):
         metrics = json.loads((folder / "metrics.json").read_text())
         metrics["_folder"] = str(folder)
         results[cond] = metrics
-        machine = json.loads((folder / "config.json").read_text()).get("machine")
+        machine = stored[cond].get("machine")
         used[cond] = {"key": r["key"], "machine": machine}
         print(f"  {cond}: {r['key']} ({machine})", file=sys.stderr)
     out_dir = store.root / "experiments" / a.name / "figures"
