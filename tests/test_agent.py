@@ -448,6 +448,12 @@ def test_checkpoint_round_trip(tmp_path):
     assert meta["iterations"] == 3 and agent2.cfg == agent.cfg
     assert leaves_equal(st.wm, st2.wm) and leaves_equal(st.memory, st2.memory)
     np.testing.assert_array_equal(jax.random.key_data(st.key), jax.random.key_data(st2.key))
+    # same types too: a weak-typed leaf in a fresh state (a Python float in it) would make the resumed
+    # run compile its programs again (the CLI's resume once recompiled its online chunk for this)
+    def types(s):
+        return [(x.shape, x.dtype, getattr(x, "weak_type", 0)) for x in jax.tree.leaves(eqx.filter(s, eqx.is_array))]
+
+    assert types(st) == types(st2)
 
 
 def test_a_lean_checkpoint_keeps_the_networks_and_a_sample_of_memory(tmp_path):

@@ -207,7 +207,10 @@ def test_learned_drip_fits_a_frozen_score_head_on_each_agents_own_latents(tmp_pa
     cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, samples=8, elites=2, iterations=1, horizon=2),
                       train=dataclasses.replace(cfg.train, prefill_steps=64, pretrain_updates=4, iterations=1,
                                                 collect_steps=4, updates=2, capacity=128, batch=4))
-    own = OwnLatentScore("demo", "label")
+    from aptami.prosocial.pipeline import ProsocialConfig
+
+    # rated frames of one scenario (the demo's eight would compile eight rollout programs, ~1 minute)
+    own = OwnLatentScore(ProsocialConfig(scenarios=("drip",), episodes_per_scenario=24, steps=32, updates=100), "label")
     seen = {}
 
     def spy(agent, st):

@@ -188,7 +188,8 @@ class Agent:
             critic_opt=self.critic_optim.init(critic), policy=policy, policy_opt=self.policy_optim.init(policy),
             ic=self.ic, memory=mem, env_state=env_state, obs=obs,
             sensors=_resting_sensors(obs),
-            plan_probs=jnp.full((h, self.n_actions), 1.0 / self.n_actions),
+            plan_probs=jnp.full((h, self.n_actions), 1.0 / self.n_actions, jnp.float32),   # not weak-typed: a restored
+            # state (strongly typed) must find the same compiled programs
             counts=jnp.zeros(2**cfg.cost.count_bits, jnp.int32), key=kr,
             env_steps=jnp.zeros((), jnp.int32), updates=jnp.zeros((), jnp.int32),
             running=_zero_running(self.n_terms), episodes=_zero_episodes(self.n_terms))
