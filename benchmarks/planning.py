@@ -40,14 +40,15 @@ def mlp_flops(mlp) -> int:
 
 def flops_per_decision(cfg, wm, critic) -> float:
     """Multiply-adds x2 of what one decision executes: at every imagined step the predictor (every
-    ensemble member), the sensor head, and the proprioception head twice (the "order" reading is
-    the change of the carrying level read off the imagined proprioception before and after the step);
-    the critic at every sequence's end. The novelty hash (64 x count_bits) is not counted."""
+    ensemble member), the sensor head, and the proprioception head once (on the state reached; the
+    planner carries it to the next step, where the "order" reading needs it as the level before);
+    the critic at every sequence's end; the proprioception head once more at the root. The novelty
+    hash (64 x count_bits) is not counted."""
     p = cfg.planner
     per_step = cfg.world_model.ensemble * mlp_flops(wm.predictor.net) + mlp_flops(wm.sensor_head) \
-        + 2 * mlp_flops(wm.proprio_head)
+        + mlp_flops(wm.proprio_head)
     per_seq_end = mlp_flops(critic.nets) if p.use_critic else 0
-    return p.iterations * p.samples * (p.horizon * per_step + per_seq_end)
+    return p.iterations * p.samples * (p.horizon * per_step + per_seq_end) + mlp_flops(wm.proprio_head)
 
 
 def gflops_timer(f, args, flop: float):
@@ -137,13 +138,14 @@ def torch_planner(agent, state, batch: int):
             seqs = torch.distributions.Categorical(probs=probs[:, None].expand(batch, n, hzn, a_n)).sample()
             seqs[:, -1] = best
             z = z0[:, None].expand(batch, n, -1)
+            lv = carrying(run(prop, z0))[:, None].expand(batch, n)   # carried from step to step, as in JAX
             acc = torch.zeros(batch, n)
             disc = 1.0
             for t in range(hzn):
                 a = torch.nn.functional.one_hot(seqs[:, :, t], a_n).float()
                 z2 = z + run(pred, torch.cat([z, a], -1))
                 s = run(sens, torch.cat([z, a, z2], -1))
-                lv, lv2 = carrying(run(prop, z)), carrying(run(prop, z2))
+                lv2 = carrying(run(prop, z2))
                 s[..., carry_i], s[..., order_i] = lv2, lv2 - lv
                 code = ((z2 @ simhash.T > 0).long() * pow2).sum(-1)
                 nov = torch.rsqrt(1 + counts[code])
@@ -151,7 +153,7 @@ def torch_planner(agent, state, batch: int):
                 cost = weights[0] * (-s[..., task_i] - 0.5 * s[..., order_i] + s[..., goal_i])
                 acc = acc + disc * cost
                 disc *= cfg.gamma
-                z = z2
+                z, lv = z2, lv2
             if cfg.use_critic:
                 acc = acc + disc * run(crit, z)[..., 0]
             idx = torch.topk(-acc, elites, dim=1).indices

@@ -305,6 +305,33 @@ def test_imagined_order_readings_telescope_along_a_plan(body_net):
     np.testing.assert_allclose(np.asarray(carrying), np.asarray(level), atol=1e-6)
 
 
+@pytest.mark.parametrize("gate_task", [False, True])
+def test_the_planner_carries_the_imagined_body_with_the_same_costs(gate_task):
+    """The planner starts from `root(z)` and carries the proprioception each imagined step reads off the
+    state it reaches, instead of reading it again at the next step: the same sequence costs as
+    stepping bare latents, which read it twice."""
+    from aptami.agent.actor import sequence_costs
+    from aptami.agent.oracle import Imagined
+
+    cfg = tiny("fetch")
+    agent = Agent(cfg.replace(planner=dataclasses.replace(cfg.planner, gate_task=gate_task)))
+    st = agent.init(jax.random.key(0))
+    model = agent.planning_model(st)
+    z = jax.random.normal(jax.random.key(1), (cfg.perception.latent,))
+    seqs = jax.random.randint(jax.random.key(2), (16, 6), 0, 7)
+    keys = jax.random.split(jax.random.key(3), 6)
+    w = agent.configurator.base
+
+    def costs(m0):
+        return sequence_costs(model, m0, seqs, keys, lambda p: st.ic(p, w)[0], st.critic, agent.cfg.planner)
+
+    root = model.root(z)
+    assert isinstance(root, Imagined) and model.latent(root) is z
+    bare, carried = jax.jit(costs)(z), jax.jit(costs)(root)
+    assert float(jnp.std(bare)) > 0                       # the sequences differ in cost
+    np.testing.assert_allclose(np.asarray(carried), np.asarray(bare), rtol=1e-6, atol=1e-6)
+
+
 def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():
     """planner.gate_task: the sensor head's imagined task event is scaled by the imagined body's reach
     of its target pose (1 within a cell, 0 from two cells on), read at the step's start."""

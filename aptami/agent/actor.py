@@ -7,7 +7,8 @@ distilled from Mode-2's choices, which also seeds Mode-2's samples.
 
 A planning model is anything with `step(m, a_vec, key) -> (m', percept, disagreement)` and
 `latent(m) -> z`: the learned JEPA (m is a latent) or the oracle (m is the true simulator state),
-so one planner runs on either.
+so one planner runs on either. A model with `root(m) -> m` gives the planner the state it starts from
+(the learned model: the latent with the proprioception read off it, carried from step to step).
 """
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ def shift(probs):
 
 def plan(key, model, m0, probs0, cost_fn, value_fn, policy, cfg: PlannerConfig):
     """One Mode-2 decision. Returns (action, warm start for the next decision, info)."""
+    m0 = model.root(m0) if hasattr(model, "root") else m0
     if cfg.method == "grad":
         return _plan_grad(key, model, m0, probs0, cost_fn, value_fn, cfg)
     h, n, n_act = cfg.horizon, cfg.samples, probs0.shape[-1]

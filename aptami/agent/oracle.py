@@ -6,7 +6,7 @@ model or critic. Both fill the percept's novelty channel from the same count tab
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import equinox as eqx
 import jax
@@ -19,8 +19,17 @@ from .cost import SENSOR_INDEX, Percept, sensors_from_signals
 _NOV, _TASK = SENSOR_INDEX["novelty"], SENSOR_INDEX["task"]
 
 
+class Imagined(NamedTuple):
+    """A learned-model planning state that carries the proprioception read off its latent: each imagined
+    step then reads the body once (at the state it reaches) instead of again at the state it leaves."""
+
+    z: jax.Array
+    proprio: jax.Array
+
+
 class LearnedModel(eqx.Module):
-    """Imagination in latent space with the JEPA world model."""
+    """Imagination in latent space with the JEPA world model. A planning state is a latent z, or the
+    `Imagined` pair that `root(z)` starts (what the planner uses; same numbers, one head call less a step)."""
 
     wm: eqx.Module
     novelty: Callable = eqx.field(static=True)   # latent -> novelty from the count table
@@ -28,21 +37,26 @@ class LearnedModel(eqx.Module):
     anchors: jax.Array | None = None             # [M, D] remembered latents (the training distribution)
     gate_task: bool = eqx.field(static=True, default=False)  # planner.gate_task
 
-    def step(self, z, a_vec, key):
-        z2, percept, disagreement = self.wm.imagine(z, a_vec)
+    def root(self, z):
+        return Imagined(z, self.wm.body_sense(z))
+
+    def step(self, m, a_vec, key):
+        carried = isinstance(m, Imagined)
+        z, proprio = (m.z, m.proprio) if carried else (m, self.wm.body_sense(m))
+        z2, percept, disagreement = self.wm.imagine(z, a_vec, proprio)
         sensors = percept.sensors.at[_NOV].set(self.novelty(self.counts, z2))
         if self.gate_task:  # an imagined task event counts only as far as the imagined body is within reach
-            sensors = sensors.at[_TASK].multiply(task_reach_of_proprio(self.wm.body_sense(z)))
-        return z2, percept._replace(sensors=sensors), disagreement
+            sensors = sensors.at[_TASK].multiply(task_reach_of_proprio(proprio))
+        return Imagined(z2, percept.proprio) if carried else z2, percept._replace(sensors=sensors), disagreement
 
-    def latent(self, z):
-        return z
+    def latent(self, m):
+        return m.z if isinstance(m, Imagined) else m
 
-    def unfamiliarity(self, z):
+    def unfamiliarity(self, m):
         """Distance from the nearest remembered latent (0 when none are given)."""
         if self.anchors is None:
             return jnp.zeros(())
-        return jnp.sqrt(jnp.min(jnp.sum((self.anchors - z) ** 2, -1)) + 1e-8)
+        return jnp.sqrt(jnp.min(jnp.sum((self.anchors - self.latent(m)) ** 2, -1)) + 1e-8)
 
 
 class OracleWorldModel(eqx.Module):

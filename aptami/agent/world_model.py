@@ -92,11 +92,13 @@ class WorldModel(eqx.Module):
     def predict(self, z, a_vec):
         return self.predict_all(z, a_vec).mean(0)
 
-    def read(self, z, a_vec, z_next):
+    def read(self, z, a_vec, z_next, proprio_now=None):
         """The sensors of the step z --a--> z_next, and proprioception at z_next. Levels are those of
-        the proprioception read off z_next, and their changes are level(z_next) - level(z)."""
+        the proprioception read off z_next, and their changes are level(z_next) - level(z).
+        `proprio_now`: body_sense(z) when the caller has it already (the planner carries it)."""
         sensors = self.sensor_head(jnp.concatenate([z, a_vec, z_next]))
-        proprio_next, proprio_now = self.body_sense(z_next), self.body_sense(z)
+        proprio_next = self.body_sense(z_next)
+        proprio_now = self.body_sense(z) if proprio_now is None else proprio_now
         level, level_next = levels(proprio_now), levels(proprio_next)
         sensors = sensors.at[_LEVEL].set(level_next).at[_CHANGE].set(level_next - level)
         return sensors, proprio_next
@@ -114,11 +116,11 @@ class WorldModel(eqx.Module):
             return z[..., -PROPRIO_SIZE:] / jnp.asarray(PROPRIO_GAIN)
         return self.proprio_head(z)
 
-    def imagine(self, z, a_vec):
+    def imagine(self, z, a_vec, proprio_now=None):
         """One imagined step: the next latent, the percept the IC reads, and ensemble disagreement."""
         zs = self.predict_all(z, a_vec)
         z_next = zs.mean(0)
-        sensors, proprio = self.read(z, a_vec, z_next)
+        sensors, proprio = self.read(z, a_vec, z_next, proprio_now)
         disagreement = jnp.mean(jnp.var(zs, axis=0)) if zs.shape[0] > 1 else jnp.zeros(())
         return z_next, Percept(sensors, proprio, z_next), disagreement
 
