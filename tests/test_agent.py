@@ -483,6 +483,26 @@ def test_checkpoint_round_trip(tmp_path):
     assert types(st) == types(st2)
 
 
+def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(tmp_path):
+    """scripts/critic_imagined.py: at k = 0 the imagined latent is the encoded one (same numbers, no
+    drift); k steps on, it has drifted and fewer steps (those within one episode) are compared."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "critic_imagined.py"
+    spec = importlib.util.spec_from_file_location("critic_imagined", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    agent = Agent(tiny("fetch", task=1.0).replace(env={"max_steps": 110}))
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    save(tmp_path / "run", agent.cfg, st, {"iterations": 0})
+    res = mod.audit(tmp_path / "run", 130, ks=(0, 3))   # whole futures: the first ~11 steps
+    k0, k3 = res["k"]["0"], res["k"]["3"]
+    assert k0["encoded"] == k0["imagined"] and k0["drift_in_spreads"] == [0.0, 0.0]
+    assert min(k3["drift_in_spreads"]) > 0
+    assert all(0 < b < a for a, b in zip(k0["encoded"]["steps"], k3["imagined"]["steps"]))
+
+
 def test_a_lean_checkpoint_keeps_the_networks_and_a_sample_of_memory(tmp_path):
     """What comes back from a device machine: the trained networks exactly, `keep` distinct remembered
     steps drawn from the filled ones, no optimiser state; and it acts (plans) like the agent it came from."""

@@ -1,0 +1,107 @@
+"""Does the critic rank the imagined states the planner asks it about as well as states it saw?
+
+    python scripts/critic_imagined.py RUN_FOLDER [--steps 1000] [--k 0 1 3 6 12] [--set planner.KEY=VALUE]
+
+The planner adds the critic's value of the latent its world model imagines at the end of each action
+sequence, `planner.horizon` steps from now; the critic learns only on latents encoded from what the robot
+saw. For trained agents (a run folder of `aptami train`, or a lean copy), act with the planner for
+`steps` from a fresh episode, without learning, and for each k compare the critic's prediction at step
+t + k with the discounted intrinsic cost realised from t + k on (`agent.calibration_targets`: only steps
+whose realised sum is their whole future), twice:
+  - "encoded": on the encoding of what the robot saw at t + k (what `eval --json`'s critic_corr reads);
+  - "imagined": on the latent the world model imagines k steps on from the encoding at t, with the
+    actions that were then taken (what the planner's horizon value reads, for k = horizon);
+with `agent.calibration_stats` (R^2, Pearson r, mean offset, steps), over the steps whose t .. t + k lie
+in one episode, and the imagined latent's distance from the encoded one in units of the encodings'
+typical spread. If "imagined" ranks far worse than "encoded", the planner's horizon value is read off
+states the critic never learned on (the essay's problem 2 begins there); if both are poor, the critic
+itself does not rank.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from aptami.agent import checkpoint  # noqa: E402
+from aptami.agent.agent import _resting_sensors, calibration_stats, calibration_targets  # noqa: E402
+from aptami.cli import replan  # noqa: E402
+from aptami.util import enable_compilation_cache  # noqa: E402
+
+STATS = ("r2", "corr", "bias", "steps")
+
+
+def audit(folder, steps: int, ks=(0, 1, 3, 6, 12), sets=()):
+    agent, state, _ = checkpoint.load(folder)
+    if sets:
+        agent, state = replan(agent, state, list(sets))
+    gamma = agent.cfg.critic.gamma
+    house, p = agent.house, agent.env_params
+
+    def one(st, key):
+        k_reset, k_run = jax.random.split(key)
+        es = house.reset_state(k_reset, p)
+        obs = house.observe(es, p)
+        st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
+                         plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
+        st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "action", "cost", "done", "truncated"),
+                               remember=False)
+        realised, whole = calibration_targets(tr["cost"], tr["done"], tr["truncated"], gamma)
+        z, a_vec = tr["z"], jax.nn.one_hot(tr["action"], agent.n_actions)
+        spread = jnp.sqrt(jnp.mean(jnp.sum((z - z.mean(0)) ** 2, -1)))
+        ended = tr["done"].astype(jnp.float32)
+        rows = {}
+        for k in ks:
+            n = steps - k
+            zz = z[:n]
+            for j in range(k):   # k imagined steps from every encoded state at once
+                zz = jax.vmap(st.wm.predict)(zz, a_vec[j:j + n])
+            # t .. t + k in one episode: no episode ended at t .. t + k - 1
+            same = jnp.ones(n) if k == 0 else 1.0 - jnp.max(jnp.stack([ended[j:j + n] for j in range(k)]), 0)
+            w = whole[k:] * same
+            enc = calibration_stats(jax.vmap(st.critic)(z[k:]), realised[k:], w)
+            img = calibration_stats(jax.vmap(st.critic)(zz), realised[k:], w)
+            drift = jnp.sum(w * jnp.sqrt(jnp.sum((zz - z[k:]) ** 2, -1))) / jnp.maximum(w.sum(), 1.0) / spread
+            rows[k] = (enc, img, drift)
+        return rows
+
+    seeds = int(np.asarray(state.env_steps).shape[0])
+    out = jax.device_get(jax.jit(jax.vmap(one))(state, jax.random.split(jax.random.key(13), seeds)))
+    res = {"seeds": seeds, "steps": steps, "horizon": agent.cfg.planner.horizon, "gamma": gamma,
+           "planner": {k: getattr(agent.cfg.planner, k) for k in ("samples", "iterations", "use_critic")}, "k": {}}
+    for k, (enc, img, drift) in out.items():
+        def per_seed(stats):
+            return {name: [None if not np.isfinite(v) else float(v) for v in np.asarray(x)]
+                    for name, x in zip(STATS, stats)}
+
+        res["k"][str(k)] = {"encoded": per_seed(enc), "imagined": per_seed(img),
+                            "drift_in_spreads": [float(x) for x in np.asarray(drift)]}
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--k", type=int, nargs="+", default=[0, 1, 3, 6, 12])
+    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE",
+                    help="other planner settings")
+    a = ap.parse_args(argv)
+    if a.steps <= 0 or min(a.k) < 0 or max(a.k) >= a.steps:
+        raise SystemExit("--steps must be positive and every --k in 0 .. steps - 1")
+    enable_compilation_cache()
+    res = audit(a.run, a.steps, tuple(a.k), a.set)
+    for k, row in res["k"].items():
+        print(f"k={k:>3}  r encoded {np.nanmean([x for x in row['encoded']['corr'] if x is not None]):+.2f}  "
+              f"r imagined {np.nanmean([x for x in row['imagined']['corr'] if x is not None]):+.2f}  "
+              f"drift {np.mean(row['drift_in_spreads']):.2f} spreads", file=sys.stderr)
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
