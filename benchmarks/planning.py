@@ -45,10 +45,10 @@ def flops_per_decision(cfg, wm, critic) -> float:
     the critic at every sequence's end; the proprioception head once more at the root. The novelty
     hash (64 x count_bits) is not counted."""
     p = cfg.planner
-    per_step = cfg.world_model.ensemble * mlp_flops(wm.predictor.net) + mlp_flops(wm.sensor_head) \
-        + mlp_flops(wm.proprio_head)
+    head = 0 if cfg.world_model.body_net else mlp_flops(wm.proprio_head)   # a body network: read off the latent
+    per_step = cfg.world_model.ensemble * mlp_flops(wm.predictor.net) + mlp_flops(wm.sensor_head) + head
     per_seq_end = mlp_flops(critic.nets) if p.use_critic else 0
-    return p.iterations * p.samples * (p.horizon * per_step + per_seq_end) + mlp_flops(wm.proprio_head)
+    return p.iterations * p.samples * (p.horizon * per_step + per_seq_end) + head
 
 
 def gflops_timer(f, args, flop: float):
@@ -133,12 +133,13 @@ def torch_planner(agent, state, batch: int):
     def decide(z0, probs):
         # z0: [batch, D]; probs: [batch, H, A]
         best_cost = torch.full((batch,), float("inf"))
+        lv0 = carrying(run(prop, z0))            # at the root, once per decision
         best = probs.argmax(-1)
         for _ in range(iters):
             seqs = torch.distributions.Categorical(probs=probs[:, None].expand(batch, n, hzn, a_n)).sample()
             seqs[:, -1] = best
             z = z0[:, None].expand(batch, n, -1)
-            lv = carrying(run(prop, z0))[:, None].expand(batch, n)   # carried from step to step, as in JAX
+            lv = lv0[:, None].expand(batch, n)   # carried from step to step, as in JAX
             acc = torch.zeros(batch, n)
             disc = 1.0
             for t in range(hzn):
@@ -185,6 +186,15 @@ def main(argv=None):
     # the default predictor and budget; the critic on, as the paper's actor uses it
     cfg = with_overrides(preset("two-rooms", "learned"), ["planner.use_critic=true", "planner.policy_samples=0",
                                                           *args.set])
+    wmc, pc = cfg.world_model, cfg.planner
+    twin = {"world_model.ensemble": wmc.ensemble == 1, "world_model.body_net": not wmc.body_net,
+            "planner.method": pc.method == "cem", "planner.policy_samples": pc.policy_samples == 0,
+            "planner.gate_task": not pc.gate_task, "planner.pessimism": pc.pessimism == 0,
+            "planner.density_weight": pc.density_weight == 0}
+    if not all(twin.values()):
+        raise SystemExit(f"--set {', '.join(k for k, ok in twin.items() if not ok)}: the PyTorch twin plans with one "
+                         "predictor, the proprioception head, CEM, no Mode-1 seeding, gate or penalties; leave "
+                         "these at ensemble 1, body_net false, cem, 0, false, 0, 0")
     agent = Agent(cfg)
     state = jax.jit(agent.init)(jax.random.key(0))
     model = agent.planning_model(state)

@@ -29,7 +29,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
-from aptami.agent.agent import _resting_sensors, calibration_stats, calibration_targets  # noqa: E402
+from aptami.agent.agent import calibration_stats, calibration_targets  # noqa: E402
 from aptami.cli import replan  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
@@ -41,14 +41,9 @@ def audit(folder, steps: int, ks=(0, 1, 3, 6, 12), sets=()):
     if sets:
         agent, state = replan(agent, state, list(sets))
     gamma = agent.cfg.critic.gamma
-    house, p = agent.house, agent.env_params
 
     def one(st, key):
-        k_reset, k_run = jax.random.split(key)
-        es = house.reset_state(k_reset, p)
-        obs = house.observe(es, p)
-        st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
-                         plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
+        st = agent.fresh_episode(st, *jax.random.split(key))
         st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "action", "cost", "done", "truncated"),
                                remember=False)
         realised, whole = calibration_targets(tr["cost"], tr["done"], tr["truncated"], gamma)

@@ -27,7 +27,6 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
-from aptami.agent.agent import _resting_sensors  # noqa: E402
 from aptami.agent.cost import SENSOR_INDEX, Percept, sensors_from_signals  # noqa: E402
 from aptami.agent.oracle import LearnedModel  # noqa: E402
 from aptami.cli import replan  # noqa: E402
@@ -49,11 +48,7 @@ def audit(folder, steps: int, every: int, sets=()):
     house, p = agent.house, agent.env_params
 
     def one(st, key):
-        k_reset, k_run = jax.random.split(key)
-        es = house.reset_state(k_reset, p)
-        obs = house.observe(es, p)
-        st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
-                         plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
+        st = agent.fresh_episode(st, *jax.random.split(key))
         st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "plan", "state", "cost"))
         model = LearnedModel(st.wm, agent.novelty_of_latent, st.counts, None, pc.gate_task)  # what the planner imagined
 

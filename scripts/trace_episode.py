@@ -13,11 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
-from aptami.agent.agent import _resting_sensors  # noqa: E402
 from aptami.cli import replan  # noqa: E402
 from aptami.env.types import ACTION_NAMES  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
@@ -37,16 +35,12 @@ def main(argv=None):
     agent, state, _ = checkpoint.load(a.run)
     if a.set:
         agent, state = replan(agent, state, a.set)
-    house, p = agent.house, agent.env_params
+    house = agent.house
     seeds = int(np.asarray(state.env_steps).shape[0])
     if not 0 <= a.agent < seeds:
         raise SystemExit(f"--agent must be in 0..{seeds - 1}")
     st = jax.tree.map(lambda x: x[a.agent], state)
-    k_reset, k_run = jax.random.split(jax.random.key(a.seed))
-    es = house.reset_state(k_reset, p)
-    obs = house.observe(es, p)
-    st = st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
-                     plan_probs=jnp.full_like(st.plan_probs, 1.0 / agent.n_actions))
+    st = agent.fresh_episode(st, *jax.random.split(jax.random.key(a.seed)))
     keep = ("state", "action", "cost", "plan_cost")
     _, tr = jax.jit(lambda s: agent.collect(s, a.steps, "plan", explore=False, keep=keep))(st)
     s = jax.tree.map(np.asarray, tr["state"])

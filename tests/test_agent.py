@@ -305,31 +305,58 @@ def test_imagined_order_readings_telescope_along_a_plan(body_net):
     np.testing.assert_allclose(np.asarray(carrying), np.asarray(level), atol=1e-6)
 
 
-@pytest.mark.parametrize("gate_task", [False, True])
-def test_the_planner_carries_the_imagined_body_with_the_same_costs(gate_task):
+@pytest.mark.parametrize("method, gate_task, body_net, density",
+                         [("cem", False, False, 0.3), ("grad", True, True, 0.0)])
+def test_the_planner_carries_the_imagined_body_with_the_same_costs(method, gate_task, body_net, density):
     """The planner starts from `root(z)` and carries the proprioception each imagined step reads off the
-    state it reaches, instead of reading it again at the next step: the same sequence costs as
-    stepping bare latents, which read it twice."""
+    state it reaches, instead of reading it again at the next step: the same sequence costs as stepping
+    bare latents, which read it twice, and the same decision (Mode-1 seeding, the density penalty, the
+    gate, a body network and the gradient planner included)."""
     from aptami.agent.actor import sequence_costs
     from aptami.agent.oracle import Imagined
 
     cfg = tiny("fetch")
-    agent = Agent(cfg.replace(planner=dataclasses.replace(cfg.planner, gate_task=gate_task)))
+    cfg = cfg.replace(planner=dataclasses.replace(cfg.planner, method=method, gate_task=gate_task,
+                                                  density_weight=density, use_critic=True),
+                      world_model=dataclasses.replace(cfg.world_model, body_net=body_net)).check()
+    agent = Agent(cfg)
     st = agent.init(jax.random.key(0))
+    st, _ = agent.collect(st, 40, "random")   # remembered latents for the density penalty
     model = agent.planning_model(st)
     z = jax.random.normal(jax.random.key(1), (cfg.perception.latent,))
     seqs = jax.random.randint(jax.random.key(2), (16, 6), 0, 7)
     keys = jax.random.split(jax.random.key(3), 6)
     w = agent.configurator.base
 
+    def cost_fn(p):
+        return st.ic(p, w)[0]
+
     def costs(m0):
-        return sequence_costs(model, m0, seqs, keys, lambda p: st.ic(p, w)[0], st.critic, agent.cfg.planner)
+        return sequence_costs(model, m0, seqs, keys, cost_fn, st.critic, cfg.planner)
 
     root = model.root(z)
     assert isinstance(root, Imagined) and model.latent(root) is z
     bare, carried = jax.jit(costs)(z), jax.jit(costs)(root)
     assert float(jnp.std(bare)) > 0                       # the sequences differ in cost
     np.testing.assert_allclose(np.asarray(carried), np.asarray(bare), rtol=1e-6, atol=1e-6)
+
+    class Bare:   # the same model without `root`: the planner steps bare latents
+        def step(self, m, a, k):
+            return model.step(m, a, k)
+
+        def latent(self, m):
+            return model.latent(m)
+
+        def unfamiliarity(self, m):
+            return model.unfamiliarity(m)
+
+    def decide(m):
+        a, _, info = plan(jax.random.key(4), m, z, st.plan_probs, cost_fn, st.critic, st.policy, cfg.planner)
+        return a, info["plan_cost"]
+
+    (a0, c0), (a1, c1) = jax.jit(lambda: decide(Bare()))(), jax.jit(lambda: decide(model))()
+    assert int(a0) == int(a1)
+    np.testing.assert_allclose(float(c1), float(c0), rtol=1e-6, atol=1e-6)
 
 
 def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():

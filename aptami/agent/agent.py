@@ -422,6 +422,14 @@ class Agent:
         return self.iterate(st, self.cfg.train.iterations)
 
     # ------------------------------------------------------------------ evaluation
+    def fresh_episode(self, st: AgentState, k_reset, k_run) -> AgentState:
+        """The trained agent at the start of a fresh episode (drawn with `k_reset`), acting on with
+        `k_run`: nothing sensed yet, the warm start uniform. For probes and audits of trained agents."""
+        es = self.house.reset_state(k_reset, self.env_params)
+        obs = self.house.observe(es, self.env_params)
+        return st._replace(env_state=es, obs=obs, key=k_run, sensors=_resting_sensors(obs),
+                           plan_probs=jnp.full_like(st.plan_probs, 1.0 / self.n_actions))
+
     def evaluate(self, st: AgentState, key, steps: int, mode: str = "plan") -> dict:
         """Act without learning for `steps` steps from fresh episodes; per-episode means of what happened."""
         p = self.env_params

@@ -74,7 +74,7 @@ class ProsocialConfig:
         """Full size for False, `quick()` for True, `demo()` for "demo" (the experiments' scale flag); a
         ProsocialConfig is itself (a smaller one for a test)."""
         if isinstance(quick, ProsocialConfig):
-            return quick
+            return quick.check()
         return ProsocialConfig.demo() if quick == "demo" else ProsocialConfig.quick() if quick else ProsocialConfig()
 
     def hash(self, *parts) -> str:
