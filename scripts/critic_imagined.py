@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from aptami.agent import checkpoint  # noqa: E402
 from aptami.agent.agent import calibration_stats, calibration_targets  # noqa: E402
+from aptami.agent.critic import steps_left  # noqa: E402
 from aptami.cli import replan  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
@@ -49,15 +50,19 @@ def audit(folder, steps: int, ks=(0, 1, 3, 6, 12), sets=()):
         realised, whole = calibration_targets(tr["cost"], tr["done"], tr["truncated"], gamma)
         z, a_vec = tr["z"], jax.nn.one_hot(tr["action"], agent.n_actions)
         spread = jnp.sqrt(jnp.mean(jnp.sum((z - z.mean(0)) ** 2, -1)))
-        ended = tr["done"].astype(jnp.float32)
+        left = steps_left(tr["done"])    # t .. t + k lie in one episode where left[t] > k
+
+        def imagine(zz, j):   # one more imagined step from every encoded state at once
+            zz = jax.vmap(st.wm.predict)(zz, jax.lax.dynamic_slice_in_dim(a_pad, j, steps))
+            return zz, zz
+
+        a_pad = jnp.concatenate([a_vec, jnp.zeros((max(ks), agent.n_actions))])   # past the end: never read
+        _, ahead = jax.lax.scan(imagine, z, jnp.arange(max(ks)))                  # [k - 1]: k steps ahead
         rows = {}
         for k in ks:
             n = steps - k
-            zz = z[:n]
-            for j in range(k):   # k imagined steps from every encoded state at once
-                zz = jax.vmap(st.wm.predict)(zz, a_vec[j:j + n])
-            # t .. t + k in one episode: no episode ended at t .. t + k - 1
-            same = jnp.ones(n) if k == 0 else 1.0 - jnp.max(jnp.stack([ended[j:j + n] for j in range(k)]), 0)
+            zz = z[:n] if k == 0 else ahead[k - 1, :n]
+            same = (left[:n] > k).astype(jnp.float32)
             w = whole[k:] * same
             enc = calibration_stats(jax.vmap(st.critic)(z[k:]), realised[k:], w)
             img = calibration_stats(jax.vmap(st.critic)(zz), realised[k:], w)
