@@ -84,24 +84,41 @@ def audit(folder, steps: int, ks=(0, 1, 3, 6, 12), sets=()):
     return res
 
 
+def summary(res) -> str:
+    """Per k: Pearson r on encoded and on imagined latents, and imagined minus encoded (paired by seed),
+    means with 95% bootstrap intervals over seeds; the mean drift."""
+    from aptami.experiments.stats import bootstrap_ci
+
+    def corr(row, side):
+        return np.array([np.nan if x is None else x for x in row[side]["corr"]])
+
+    def ci(x):
+        m, lo, hi = bootstrap_ci(x[np.isfinite(x)])
+        return f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+    return "\n".join(f"k={k:>3}  r encoded {ci(corr(row, 'encoded'))}  r imagined {ci(corr(row, 'imagined'))}  "
+                     f"difference {ci(corr(row, 'imagined') - corr(row, 'encoded'))}  "
+                     f"drift {np.mean(row['drift_in_spreads']):.2f} spreads" for k, row in res["k"].items())
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run")
+    ap.add_argument("run", help="a run folder, or with --summarise a JSON this script printed")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 1, 3, 6, 12])
     ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE",
                     help="other planner settings")
+    ap.add_argument("--summarise", action="store_true", help="only print the summary of a stored JSON")
     a = ap.parse_args(argv)
+    if a.summarise:
+        print(summary(json.loads(Path(a.run).read_text())))
+        return
     if a.steps <= 0 or min(a.k) < 0 or max(a.k) >= a.steps:
         raise SystemExit("--steps must be positive and every --k in 0 .. steps - 1")
     enable_compilation_cache()
     res = audit(a.run, a.steps, tuple(a.k), a.set)
-    for k, row in res["k"].items():
-        print(f"k={k:>3}  r encoded {np.nanmean([x for x in row['encoded']['corr'] if x is not None]):+.2f}  "
-              f"r imagined {np.nanmean([x for x in row['imagined']['corr'] if x is not None]):+.2f}  "
-              f"drift {np.mean(row['drift_in_spreads']):.2f} spreads", file=sys.stderr)
+    print(summary(res), file=sys.stderr)
     print(json.dumps(res))
-
 
 if __name__ == "__main__":
     main()

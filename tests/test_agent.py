@@ -528,6 +528,7 @@ def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(
     assert k0["encoded"] == k0["imagined"] and k0["drift_in_spreads"] == [0.0, 0.0]
     assert min(k3["drift_in_spreads"]) > 0
     assert all(0 < b < a for a, b in zip(k0["encoded"]["steps"], k3["imagined"]["steps"]))
+    assert mod.summary(res).splitlines()[1].startswith("k=  3  r encoded")
 
 
 def test_a_lean_checkpoint_keeps_the_networks_and_a_sample_of_memory(tmp_path):
