@@ -46,7 +46,11 @@ def tiny(scenario="two-rooms", world_model="learned", **weights) -> AgentConfig:
 
 
 def leaves_equal(a, b):
-    la, lb = jax.tree.leaves(eqx.filter(a, eqx.is_array)), jax.tree.leaves(eqx.filter(b, eqx.is_array))
+    def arrays(t):   # a key array compares by its bits
+        return [jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+                for x in jax.tree.leaves(eqx.filter(t, eqx.is_array))]
+
+    la, lb = arrays(a), arrays(b)
     return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
 
 
@@ -529,6 +533,30 @@ def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(
     assert min(k3["drift_in_spreads"]) > 0
     assert all(0 < b < a for a, b in zip(k0["encoded"]["steps"], k3["imagined"]["steps"]))
     assert mod.summary(res).splitlines()[1].startswith("k=  3  r encoded")
+
+
+def test_critic_swap_changes_the_critic_and_nothing_else():
+    """scripts/critic_swap.py: copy k of agent i (at k * n + i) keeps that agent's world model, policy and
+    memory; the fresh arm differs from the own arm in the critic alone, whose target starts as a copy."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "critic_swap.py"
+    spec = importlib.util.spec_from_file_location("critic_swap", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    agent = Agent(tiny())
+    st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
+    own, fresh = mod.with_fresh_critics(agent, st, 3, jax.random.key(7))
+    at = lambda tree, j: jax.tree.map(lambda x: x[j], tree)   # noqa: E731
+    for k in range(3):
+        for i in range(2):
+            j = k * 2 + i
+            assert leaves_equal(at(own, j), at(st, i))
+            assert leaves_equal(at(fresh._replace(critic=own.critic, critic_target=own.critic_target), j), at(st, i))
+            assert not leaves_equal(at(fresh.critic, j), at(st.critic, i))
+            assert leaves_equal(at(fresh.critic, j), at(fresh.critic_target, j))
+    assert not leaves_equal(at(fresh.critic, 0), at(fresh.critic, 2))   # each copy its own draw
 
 
 def test_a_lean_checkpoint_keeps_the_networks_and_a_sample_of_memory(tmp_path):
