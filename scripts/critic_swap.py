@@ -1,17 +1,18 @@
 """Does the trained critic help the planner more than an untrained one? Trained agents evaluated with
 their own critic and with freshly initialised critics (random weights), on the same episodes.
 
-    python scripts/critic_swap.py RUN [--steps 2000] [--copies 4] [--set planner.KEY=VALUE ...] [--json]
+    python scripts/critic_swap.py RUN [--steps 2000] [--copies 4] [--set planner.KEY=VALUE ...] [--none] [--json]
 
 Why: the oracle planner delivers about twice as much in `fetch` with an *untrained* critic at the
-horizon as with none (README, "What the oracle's 7.39 rests on"): beyond the horizon any fixed
-preference over end states keeps the robot moving. If a learned agent's TD-trained critic gives its
+horizon as with none (README, "What the oracle's 7.39 rests on"), likely because any fixed preference
+over end states beyond the horizon keeps the robot moving. If a learned agent's TD-trained critic gives its
 planner no more than such a random preference, the critic has learned nothing the planner can use.
 
 Each agent of RUN is copied `--copies` times; copy k of agent i is evaluated once with the agent's own
 critic and once with a fresh critic drawn for it (key 7), under the same evaluation keys, so the two
-arms see the same episodes' randomness. Per agent it prints both arms' deliveries (the task's
-`mean_return`) per copy, and the paired difference fresh minus own.
+arms see the same episodes' randomness; `--none` adds a third arm planning without a critic
+(`planner.use_critic=false`). Per agent it prints each arm's deliveries (the task's `mean_return`) per
+copy, and the paired difference fresh minus own.
 """
 from __future__ import annotations
 
@@ -42,15 +43,17 @@ def with_fresh_critics(agent, st, copies: int, key):
     return tiled, tiled._replace(critic=fresh.critic, critic_target=fresh.critic_target)
 
 
-def swap(run, steps: int, copies: int = 4, sets=(), key=None) -> dict:
-    agent, st, _ = load(run)
-    if sets:
-        agent, st = replan(agent, st, list(sets))
+def swap(run, steps: int, copies: int = 4, sets=(), key=None, none: bool = False) -> dict:
+    agent0, st0, _ = load(run)
+    agent, st = replan(agent0, st0, list(sets))
     n = int(np.asarray(st.env_steps).shape[0])
     own, fresh = with_fresh_critics(agent, st, copies, jax.random.key(7) if key is None else key)
     out = {"run": str(run), "set": list(sets), "steps": steps, "copies": copies, "agents": n}
-    for name, s in (("own", own), ("fresh", fresh)):
-        r = evaluate_seeds(agent, s, steps, jax.random.key(0))   # the same evaluation keys for both arms
+    arms = [("own", agent, own), ("fresh", agent, fresh)]
+    if none:
+        arms.append(("none", replan(agent0, st0, list(sets) + ["planner.use_critic=false"])[0], own))
+    for name, ag, s in arms:
+        r = evaluate_seeds(ag, s, steps, jax.random.key(0))   # the same evaluation keys for every arm
         ps = [p["mean_return"] for p in r["per_seed"]]
         out[name] = [[ps[k * n + i] for k in range(copies)] for i in range(n)]
     d = np.asarray(out["fresh"]) - np.asarray(out["own"])
@@ -61,12 +64,11 @@ def swap(run, steps: int, copies: int = 4, sets=(), key=None) -> dict:
 def summary(res: dict) -> str:
     lines = [f"{res['agents']} agent(s) x {res['copies']} copies, {res['steps']} steps, set {res['set']}"]
     for i in range(res["agents"]):
-        o, f = res["own"][i], res["fresh"][i]
-        lines.append(f"agent {i}: own critic {np.mean(o):.2f} ({' '.join(f'{x:.1f}' for x in o)})  "
-                     f"fresh {np.mean(f):.2f} ({' '.join(f'{x:.1f}' for x in f)})  "
-                     f"fresh - own {res['fresh_minus_own']['per_agent'][i]:+.2f}")
-    lines.append(f"all: own {np.mean(res['own']):.2f}, fresh {np.mean(res['fresh']):.2f}, "
-                 f"fresh - own {res['fresh_minus_own']['mean']:+.2f}")
+        arms = "  ".join(f"{a} {np.mean(res[a][i]):.2f} ({' '.join(f'{x:.1f}' for x in res[a][i])})"
+                         for a in ("own", "fresh", "none") if a in res)
+        lines.append(f"agent {i}: {arms}  fresh - own {res['fresh_minus_own']['per_agent'][i]:+.2f}")
+    lines.append("all: " + ", ".join(f"{a} {np.mean(res[a]):.2f}" for a in ("own", "fresh", "none") if a in res)
+                 + f", fresh - own {res['fresh_minus_own']['mean']:+.2f}")
     return "\n".join(lines)
 
 
@@ -76,10 +78,11 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE")
+    ap.add_argument("--none", action="store_true", help="also plan without a critic")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     enable_compilation_cache()
-    res = swap(args.run, args.steps, args.copies, args.set)
+    res = swap(args.run, args.steps, args.copies, args.set, none=args.none)
     print(json.dumps(res, indent=1) if args.json else summary(res))
     return 0
 

@@ -8,6 +8,7 @@ os.environ.setdefault("APTAMI_CACHE_DIR", str(Path(__file__).resolve().parent.pa
 # Same XLA graph and fusions; only the machine code is less optimised. Set before JAX starts its backend.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from aptami.util import enable_compilation_cache  # noqa: E402
@@ -18,3 +19,18 @@ settings.register_profile(
     "aptami", deadline=None, max_examples=int(os.environ.get("APTAMI_HYPOTHESIS_EXAMPLES", "25")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture], derandomize=True)
 settings.load_profile("aptami")
+
+
+@pytest.fixture
+def load_script():
+    """A script of `scripts/` imported as a module, by name (the scripts are not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "scripts"
+                                                      / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load

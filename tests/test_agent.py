@@ -514,16 +514,10 @@ def test_checkpoint_round_trip(tmp_path):
     assert types(st) == types(st2)
 
 
-def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(tmp_path):
+def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(tmp_path, load_script):
     """scripts/critic_imagined.py: at k = 0 the imagined latent is the encoded one (same numbers, no
     drift); k steps on, it has drifted and fewer steps (those within one episode) are compared."""
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "critic_imagined.py"
-    spec = importlib.util.spec_from_file_location("critic_imagined", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("critic_imagined")
     agent = Agent(tiny("fetch", task=1.0).replace(env={"max_steps": 110}))
     st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
     save(tmp_path / "run", agent.cfg, st, {"iterations": 0})
@@ -535,16 +529,10 @@ def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(
     assert mod.summary(res).splitlines()[1].startswith("k=  3  r encoded")
 
 
-def test_critic_swap_changes_the_critic_and_nothing_else():
+def test_critic_swap_changes_the_critic_and_nothing_else(load_script):
     """scripts/critic_swap.py: copy k of agent i (at k * n + i) keeps that agent's world model, policy and
     memory; the fresh arm differs from the own arm in the critic alone, whose target starts as a copy."""
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "critic_swap.py"
-    spec = importlib.util.spec_from_file_location("critic_swap", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("critic_swap")
     agent = Agent(tiny())
     st = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), 2))
     own, fresh = mod.with_fresh_critics(agent, st, 3, jax.random.key(7))

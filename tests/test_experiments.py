@@ -421,14 +421,11 @@ def test_help_to_the_keeper_is_counted_from_the_trace_before_and_after_the_key()
     assert v["help_before_key"][0] == pytest.approx(100 / 6) and v["help_after_key"][0] == pytest.approx(25.0)
 
 
-def test_shards_compute_each_run_once_and_the_experiment_then_finds_them_all(tmp_path, monkeypatch, capsys):
+def test_shards_compute_each_run_once_and_the_experiment_then_finds_them_all(tmp_path, monkeypatch, capsys,
+                                                                            load_script):
     """scripts/shard_runs.py: shard I of N computes the runs at places I mod N of the experiment's own
     order and stores them; afterwards the whole experiment computes nothing and analyses every run."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("shard_runs", Path(__file__).resolve().parent.parent
-                                                  / "scripts" / "shard_runs.py")
-    shard_runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shard_runs)
+    shard_runs = load_script("shard_runs")
     computed = []
 
     def runs(quick, seeds, store, log):
