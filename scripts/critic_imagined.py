@@ -120,5 +120,6 @@ def main(argv=None):
     print(summary(res), file=sys.stderr)
     print(json.dumps(res))
 
+
 if __name__ == "__main__":
     main()

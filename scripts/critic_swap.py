@@ -37,8 +37,7 @@ def with_fresh_critics(agent, st, copies: int, key):
     """(the state tiled `copies` times along the seed axis, the same with fresh critics): copy k of
     agent i sits at k * n + i; a fresh critic's target network starts as a copy of it, as at init."""
     n = int(np.asarray(st.env_steps).shape[0])
-    tiled = jax.tree.map(lambda x: jnp.concatenate([x] * copies) if getattr(x, "ndim", 0) and x.shape[0] == n
-                         else x, st)
+    tiled = jax.tree.map(lambda x: jnp.concatenate([x] * copies), st)   # every leaf has the seed axis
     fresh = jax.jit(jax.vmap(agent.init))(jax.random.split(key, n * copies))
     return tiled, tiled._replace(critic=fresh.critic, critic_target=fresh.critic_target)
 
