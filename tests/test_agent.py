@@ -423,9 +423,10 @@ def test_critic_calibration_compares_only_whole_futures():
     assert int(steps) == n and float(r2) > 0.999
 
 
-def test_watched_demonstrations_are_remembered_but_not_imitated():
+def test_watched_demonstrations_are_remembered_and_imitated_only_if_told():
     """train.demo_steps: after the random prefill the oracle planner acts and the robot remembers what it
-    saw (observational learning); the steps are not Mode-1 distillation targets."""
+    saw (observational learning); the steps are Mode-1 distillation targets only with train.demo_distill,
+    which changes nothing else."""
     from aptami.env.types import ACTION_NAMES
 
     cfg = tiny("fetch")
@@ -438,6 +439,14 @@ def test_watched_demonstrations_are_remembered_but_not_imitated():
     took = (mem.next_proprio[16:64, 3] == 0) & (mem.proprio[16:64, 3] == 1)
     assert bool(took.any()), "the oracle teacher took no item in 48 steps"
     assert (np.asarray(mem.actions[16:64]) != ACTION_NAMES.index("noop")).any()
+    imitating = Agent(cfg.replace(train=dataclasses.replace(cfg.train, demo_distill=True)))
+    mem2 = jax.jit(imitating.prefill)(imitating.init(jax.random.key(0))).memory
+    assert bool(mem2.planned[16:64].all()) and not bool(mem2.planned[:16].any())
+    same = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), mem._replace(planned=None),
+                        mem2._replace(planned=None))
+    assert all(jax.tree.leaves(same))
+    with pytest.raises(ConfigError, match="demo_distill"):
+        dataclasses.replace(cfg.train, demo_distill="yes").check()
 
 
 def test_memory_is_a_ring_read_in_order():

@@ -373,7 +373,8 @@ class Agent:
 
     def prefill(self, st: AgentState) -> AgentState:
         """Random 'flailing' that fills memory before anything is learned; then, if train.demo_steps,
-        the oracle planner acts while the robot watches and remembers (its actions are not distilled)."""
+        the oracle planner acts while the robot watches and remembers (its choices become Mode-1 policy
+        targets only with train.demo_distill)."""
         t = self.cfg.train
         if t.prefill_steps:
             st, _ = self.collect(st, t.prefill_steps, "random")
@@ -381,7 +382,8 @@ class Agent:
             start = st.memory.ptr
             st, _ = self._teacher.collect(st, t.demo_steps, "plan", explore=False, keep=())
             idx = (start + jnp.arange(t.demo_steps)) % st.memory.capacity
-            st = st._replace(memory=st.memory._replace(planned=st.memory.planned.at[idx].set(False)))
+            planned = st.memory.planned.at[idx].set(st.memory.planned[idx] & t.demo_distill)
+            st = st._replace(memory=st.memory._replace(planned=planned))
         return st._replace(episodes=_zero_episodes(self.n_terms))
 
     def pretrain(self, st: AgentState, updates: int) -> tuple[AgentState, dict]:

@@ -196,6 +196,8 @@ class TrainConfig:
                                       # (a wall, a shut door, a human in the way), read off its own pose
     demo_steps: int = 0               # steps of the oracle planner acting, watched and remembered after the
                                       # prefill: learning by observation (experience of rare task events)
+    demo_distill: bool = False        # also distil the watched oracle planner's choices into the Mode-1
+                                      # policy (imitation of a Mode-2 that plans through the truth)
 
     def check(self):
         _positive(self, "collect_steps", "updates", "batch", "seq_len", "capacity")
@@ -207,6 +209,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.event_fraction + blocked_fraction must not exceed 1, got "
                               f"{self.event_fraction} + {self.blocked_fraction}")
         _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps")
+        if not isinstance(self.demo_distill, bool):
+            raise ConfigError(f"TrainConfig.demo_distill must be true or false, got {self.demo_distill!r}")
         if self.capacity < self.seq_len + 1:
             raise ConfigError(f"TrainConfig.capacity={self.capacity} must exceed seq_len={self.seq_len}")
 
