@@ -381,9 +381,9 @@ class Agent:
         if t.demo_steps:
             start = st.memory.ptr
             st, _ = self._teacher.collect(st, t.demo_steps, "plan", explore=False, keep=())
-            idx = (start + jnp.arange(t.demo_steps)) % st.memory.capacity
-            planned = st.memory.planned.at[idx].set(st.memory.planned[idx] & t.demo_distill)
-            st = st._replace(memory=st.memory._replace(planned=planned))
+            if not t.demo_distill:   # watched and remembered, not imitated
+                idx = (start + jnp.arange(t.demo_steps)) % st.memory.capacity
+                st = st._replace(memory=st.memory._replace(planned=st.memory.planned.at[idx].set(False)))
         return st._replace(episodes=_zero_episodes(self.n_terms))
 
     def pretrain(self, st: AgentState, updates: int) -> tuple[AgentState, dict]:

@@ -29,6 +29,13 @@ def _whole(obj, *names):
             raise ConfigError(f"{type(obj).__name__}.{n} must be a whole number >= 0, got {v!r}")
 
 
+def _bool(obj, *names):
+    for n in names:
+        v = getattr(obj, n)
+        if not isinstance(v, bool):
+            raise ConfigError(f"{type(obj).__name__}.{n} must be true or false, got {v!r}")
+
+
 def _in_range(obj, name, lo, hi):
     v = getattr(obj, name)
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not (lo <= v <= hi) or v != v:
@@ -152,8 +159,7 @@ class PlannerConfig:
         _in_range(self, "pessimism", 0.0, 1e6)
         _in_range(self, "density_weight", 0.0, 1e6)
         _in_range(self, "curiosity", 0.0, 1e6)
-        if not isinstance(self.gate_task, bool):
-            raise ConfigError(f"PlannerConfig.gate_task must be true or false, got {self.gate_task!r}")
+        _bool(self, "gate_task")
 
 
 @dataclass(frozen=True)
@@ -209,8 +215,7 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.event_fraction + blocked_fraction must not exceed 1, got "
                               f"{self.event_fraction} + {self.blocked_fraction}")
         _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps")
-        if not isinstance(self.demo_distill, bool):
-            raise ConfigError(f"TrainConfig.demo_distill must be true or false, got {self.demo_distill!r}")
+        _bool(self, "demo_distill")
         if self.capacity < self.seq_len + 1:
             raise ConfigError(f"TrainConfig.capacity={self.capacity} must exceed seq_len={self.seq_len}")
 
