@@ -138,6 +138,23 @@ def test_every_planner_finds_the_way(method):
         assert int(a) == best, (method, start, info)
 
 
+def test_proposals_from_elsewhere_take_the_policy_samples_place():
+    """`plan(..., proposals=)` (scripts/proposal_swap.py) scores the given sequences with the rest: a
+    warm start that points the wrong way finds the goal only through them; a wrong shape is refused."""
+    cfg = PlannerConfig(samples=8, horizon=8, iterations=1, elites=2, policy_samples=2, use_critic=False)
+    wrong_way = jnp.full((8, 3), 0.005).at[:, 2].set(0.99)
+    cost = lambda p: p.sensors[7]  # noqa: E731
+    right = jnp.ones((2, 8), jnp.int32)
+    run = jax.jit(lambda k, pr: plan(k, Line(), jnp.float32(0.0), wrong_way, cost, None, None, cfg, pr))
+    a, _, info = run(jax.random.key(0), right)
+    assert int(a) == 1 and np.array_equal(np.asarray(info["plan"]), np.ones(8))
+    a0, _, _ = jax.jit(lambda k: plan(k, Line(), jnp.float32(0.0), wrong_way, cost, None, None, cfg))(
+        jax.random.key(0))
+    assert int(a0) != 1
+    with pytest.raises(ValueError, match=r"proposals of shape \(3, 8\), expected"):
+        run(jax.random.key(0), jnp.ones((3, 8), jnp.int32))
+
+
 def test_pessimism_keeps_the_planner_where_the_model_agrees():
     base = PlannerConfig(samples=64, horizon=8, iterations=4, elites=8, policy_samples=0, use_critic=False)
     probs = jnp.full((8, 3), 1 / 3)

@@ -92,17 +92,25 @@ def shift(probs):
     return _renormalise(0.8 * jnp.concatenate([probs[1:], uniform]) + 0.2 * uniform)
 
 
-def plan(key, model, m0, probs0, cost_fn, value_fn, policy, cfg: PlannerConfig):
-    """One Mode-2 decision. Returns (action, warm start for the next decision, info)."""
+def plan(key, model, m0, probs0, cost_fn, value_fn, policy, cfg: PlannerConfig, proposals=None):
+    """One Mode-2 decision. Returns (action, warm start for the next decision, info). `proposals`: action
+    sequences [policy_samples, H] drawn elsewhere, in place of the policy's rollouts inside `model` (for
+    diagnostics that give one agent's planner another's proposals: scripts/proposal_swap.py)."""
     m0 = model.root(m0) if hasattr(model, "root") else m0
     if cfg.method == "grad":
         return _plan_grad(key, model, m0, probs0, cost_fn, value_fn, cfg)
     h, n, n_act = cfg.horizon, cfg.samples, probs0.shape[-1]
     k_env, k_pol, k_it = jax.random.split(key, 3)
     keys = jax.random.split(k_env, h)  # common random numbers: every sequence meets the same world
-    n_pol = cfg.policy_samples if policy is not None else 0
-    pol = (policy_rollouts(k_pol, model, m0, policy, n_pol, h, keys, n_act) if n_pol
-           else jnp.zeros((0, h), jnp.int32))
+    n_pol = cfg.policy_samples if (policy is not None or proposals is not None) else 0
+    if proposals is not None:
+        if proposals.shape != (n_pol, h):
+            raise ValueError(f"plan: proposals of shape {proposals.shape}, expected (policy_samples, horizon) = "
+                             f"{(n_pol, h)}")
+        pol = proposals
+    else:
+        pol = (policy_rollouts(k_pol, model, m0, policy, n_pol, h, keys, n_act) if n_pol
+               else jnp.zeros((0, h), jnp.int32))
     probs0 = probs0 if cfg.warm_start else jnp.full_like(probs0, 1.0 / n_act)
     best0 = jnp.argmax(probs0, -1)
 

@@ -226,9 +226,11 @@ class Agent:
             anchors = self._anchors(st, jax.random.key(0) if key is None else key)
         return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors, self.cfg.planner.gate_task)
 
-    def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False, anchors=None):
+    def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False, anchors=None,
+               proposals=None):
         """(action, next warm start, planned?, predicted plan cost, the chosen action sequence [H]).
-        While exploring, planner.curiosity turns ensemble disagreement into a bonus (negative pessimism)."""
+        While exploring, planner.curiosity turns ensemble disagreement into a bonus (negative pessimism).
+        `proposals`: sequences [policy_samples, H] to plan with in place of the policy's (see `plan`)."""
         no_plan = jnp.zeros(self.cfg.planner.horizon, jnp.int32)
         if mode == "random":
             return (jax.random.randint(key, (), 0, self.n_actions), st.plan_probs, jnp.bool_(False), jnp.zeros(()),
@@ -247,7 +249,7 @@ class Agent:
         pc = self.cfg.planner
         if explore and pc.curiosity > 0:
             pc = dataclasses.replace(pc, pessimism=pc.pessimism - pc.curiosity)
-        action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, pc)
+        action, probs, info = plan(key, model, root, st.plan_probs, cost_fn, value_fn, policy, pc, proposals)
         return action, probs, jnp.bool_(True), info["plan_cost"], info["plan"].astype(jnp.int32)
 
     # ------------------------------------------------------------------ one step in the world
