@@ -33,13 +33,19 @@ from aptami.cli import replan  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
 
+def tiled(st, copies: int):
+    """The state tiled `copies` times along the seed axis (every leaf has it): copy k of agent i sits at
+    k * n + i, so evaluating it with keys split n * copies ways gives every arm the same episodes."""
+    return jax.tree.map(lambda x: jnp.concatenate([x] * copies), st)
+
+
 def with_fresh_critics(agent, st, copies: int, key):
-    """(the state tiled `copies` times along the seed axis, the same with fresh critics): copy k of
-    agent i sits at k * n + i; a fresh critic's target network starts as a copy of it, as at init."""
+    """(the state tiled `copies` times, the same with fresh critics); a fresh critic's target network
+    starts as a copy of it, as at init."""
     n = int(np.asarray(st.env_steps).shape[0])
-    tiled = jax.tree.map(lambda x: jnp.concatenate([x] * copies), st)   # every leaf has the seed axis
+    own = tiled(st, copies)
     fresh = jax.jit(jax.vmap(agent.init))(jax.random.split(key, n * copies))
-    return tiled, tiled._replace(critic=fresh.critic, critic_target=fresh.critic_target)
+    return own, own._replace(critic=fresh.critic, critic_target=fresh.critic_target)
 
 
 def swap(run, steps: int, copies: int = 4, sets=(), key=None, none: bool = False) -> dict:

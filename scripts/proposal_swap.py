@@ -36,11 +36,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aptami.agent import Agent, with_overrides  # noqa: E402
+from critic_swap import tiled  # noqa: E402  (this folder)
+
+from aptami.agent import Agent  # noqa: E402
 from aptami.agent.actor import policy_rollouts  # noqa: E402
 from aptami.agent.agent import _encode  # noqa: E402
 from aptami.agent.checkpoint import load  # noqa: E402
 from aptami.agent.oracle import OracleWorldModel  # noqa: E402
+from aptami.agent.runner import evaluate_seeds  # noqa: E402
+from aptami.cli import replan  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
 ARMS = ("learned:own", "learned:own-sim", "learned:oracle", "learned:none", "oracle:own", "oracle:learned",
@@ -66,13 +70,9 @@ class Proposed(Agent):
         return super().decide(st, key, z, weights, mode, explore, anchors, seqs.astype(jnp.int32))
 
 
-def tiled(st, copies: int):
-    """Copy k of agent i at k * n + i (as critic_swap.py), so the evaluation keys match its arms."""
-    return jax.tree.map(lambda x: jnp.concatenate([x] * copies), st)
-
-
 def evaluate_with(agent: Proposed, st, proposer, steps: int, key) -> list[float]:
-    """Deliveries per episode of each (tiled) agent, vmapped; `proposer`: (wm, policy) per agent or None."""
+    """Deliveries per episode of each (tiled) agent, vmapped; `proposer`: (wm, policy) per agent. The keys
+    are split as `evaluate_seeds` splits them, so every arm meets the same episodes."""
     n = int(np.asarray(st.env_steps).shape[0])
     keys = jax.random.split(key, n)
 
@@ -103,25 +103,14 @@ def swap(learned_run, oracle_run, steps: int, copies: int = 4, sets=(), arms=ARM
     key = jax.random.key(0)   # critic_swap's evaluation keys
     for arm in arms:
         judge, source = arm.split(":")
-        ag0, st0, _ = runs[judge]
         extra = ["planner.policy_samples=0"] if source == "none" else []
-        cfg = with_overrides(ag0.cfg, list(sets) + extra)
-        agent = Proposed(cfg)
-        h = cfg.planner.horizon
-        st = st0._replace(plan_probs=jnp.full(st0.plan_probs.shape[:-2] + (h, agent.n_actions),
-                                              1.0 / agent.n_actions))
+        agent, st = replan(runs[judge][0], runs[judge][1], list(sets) + extra)   # refuses all but planner.*
         st = tiled(st, copies)
         if source in ("own", "none"):
-            prop = None
+            vals = [p["mean_return"] for p in evaluate_seeds(agent, st, steps, key)["per_seed"]]
         else:
-            donor = {"own-sim": judge, "oracle": "oracle", "learned": "learned"}[source]
-            dst = tiled(runs[donor][1], copies)
-            prop = (dst.wm, dst.policy)
-        if prop is None:
-            vals = [float(x) for x in jax.jit(jax.vmap(lambda s, k: agent.evaluate(s, k, steps)["mean_return"]))(
-                st, jax.random.split(key, n["learned"] * copies))]
-        else:
-            vals = evaluate_with(agent, st, prop, steps, key)
+            donor = tiled(runs[judge if source == "own-sim" else source][1], copies)
+            vals = evaluate_with(Proposed(agent.cfg), st, (donor.wm, donor.policy), steps, key)
         m = n["learned"]
         out[arm] = [[vals[k * m + i] for k in range(copies)] for i in range(m)]
         print(f"{arm}: {np.mean(vals):.2f}", file=sys.stderr, flush=True)
@@ -148,9 +137,6 @@ def main() -> int:
     ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    bad = [x for x in args.set if not x.startswith("planner.")]
-    if bad:
-        ap.error(f"--set {bad[0]!r}: only planner.* settings can change for trained agents")
     enable_compilation_cache()
     res = swap(args.learned_run, args.oracle_run, args.steps, args.copies, args.set, tuple(args.arms.split(",")))
     print(json.dumps(res, indent=1) if args.json else summary(res))

@@ -102,15 +102,16 @@ def plan(key, model, m0, probs0, cost_fn, value_fn, policy, cfg: PlannerConfig, 
     h, n, n_act = cfg.horizon, cfg.samples, probs0.shape[-1]
     k_env, k_pol, k_it = jax.random.split(key, 3)
     keys = jax.random.split(k_env, h)  # common random numbers: every sequence meets the same world
-    n_pol = cfg.policy_samples if (policy is not None or proposals is not None) else 0
     if proposals is not None:
-        if proposals.shape != (n_pol, h):
+        if proposals.shape != (cfg.policy_samples, h):
             raise ValueError(f"plan: proposals of shape {proposals.shape}, expected (policy_samples, horizon) = "
-                             f"{(n_pol, h)}")
+                             f"{(cfg.policy_samples, h)}")
         pol = proposals
+    elif policy is not None and cfg.policy_samples:
+        pol = policy_rollouts(k_pol, model, m0, policy, cfg.policy_samples, h, keys, n_act)
     else:
-        pol = (policy_rollouts(k_pol, model, m0, policy, n_pol, h, keys, n_act) if n_pol
-               else jnp.zeros((0, h), jnp.int32))
+        pol = jnp.zeros((0, h), jnp.int32)
+    n_pol = pol.shape[0]
     probs0 = probs0 if cfg.warm_start else jnp.full_like(probs0, 1.0 / n_act)
     best0 = jnp.argmax(probs0, -1)
 
