@@ -49,7 +49,7 @@ def audit(folder, steps: int, every: int, sets=()):
 
     def one(st, key):
         st = agent.fresh_episode(st, *jax.random.split(key))
-        st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "plan", "state", "cost"))
+        st, tr = agent.collect(st, steps, "plan", explore=False, keep=("z", "plan", "prior", "cost"))
         model = LearnedModel(st.wm, agent.novelty_of_latent, st.counts, None, pc.gate_task)  # what the planner imagined
 
         def imagined(z, seq):
@@ -80,7 +80,9 @@ def audit(folder, steps: int, every: int, sets=()):
         zdim = tr["z"].shape[-1]
         idx = jnp.arange(0, steps, every)
         pick = lambda x: x[idx]  # noqa: E731
-        z, plans, states = pick(tr["z"]), pick(tr["plan"]), jax.tree.map(pick, tr["state"])
+        # each plan is replayed from the state it was chosen in (`prior`, which z encodes); before
+        # 2026-11-28 it was replayed from the state after its first action (see README, fetch)
+        z, plans, states = pick(tr["z"]), pick(tr["plan"]), jax.tree.map(pick, tr["prior"])
         ic_hat, v_hat, s_hat, w_hat = jax.vmap(imagined)(z, plans)
         ic_real, s_real, w_real = jax.vmap(real)(states, plans, jax.random.split(jax.random.key(5), idx.size))
         return ic_hat, v_hat, s_hat, w_hat, ic_real, s_real, w_real, tr["cost"]

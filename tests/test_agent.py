@@ -97,6 +97,8 @@ def test_a_user_term_in_a_few_lines():
     (lambda: with_overrides(preset("fetch"), ["planner.gamma=0.9"]), r"PlannerConfig.gamma=0.9 must equal Critic"),
     (lambda: with_overrides(preset("fetch"), ["planner.gate_task=1"]),
      r"PlannerConfig.gate_task must be true or false"),
+    (lambda: Agent(with_overrides(preset("two-rooms"), ["planner.task_of_body=true"])),
+     r"PlannerConfig.task_of_body=True .* scenario 'two-rooms' has a navigation goal"),
     (lambda: build_cost(["task", "vec"], (FnTerm(name="vec", fn=lambda p: p.sensors[:3]),)),
      r"term 'vec' must return one number \(shape \(\)\), got shape \(3,\)"),
     (lambda: build_cost(["bad"], (FnTerm(name="bad", fn=lambda p: jnp.log(-1.0 - p.sensors[0])),)),
@@ -380,6 +382,26 @@ def test_the_planner_carries_the_imagined_body_with_the_same_costs(method, gate_
     np.testing.assert_allclose(float(c1), float(c0), rtol=1e-6, atol=1e-6)
 
 
+def test_task_of_body_reads_imagined_deliveries_off_the_imagined_body_not_the_head():
+    """planner.task_of_body: the task channel of an imagined step is env.core.delivery_of_proprio of the
+    imagined body before and after it (0 unless "interact"), whatever the sensor head reads."""
+    from aptami.env.core import delivery_of_proprio
+
+    cfg = tiny("fetch")
+    plain = Agent(cfg)
+    body = Agent(cfg.replace(planner=dataclasses.replace(cfg.planner, task_of_body=True)))
+    st = plain.init(jax.random.key(0))
+    zs = jax.random.normal(jax.random.key(1), (64, st.wm.proprio_head.layers[0].in_features))
+    for a in (5, 3):   # interact, a move
+        a_vec = jax.nn.one_hot(a, 7)
+        head = jax.vmap(lambda z: channel(plain.planning_model(st).step(z, a_vec, None)[1], "task"))(zs)
+        read = jax.vmap(lambda z: body.planning_model(st).step(z, a_vec, None)[1])(zs)
+        want = jax.vmap(lambda z, p2: delivery_of_proprio(st.wm.body_sense(z), a_vec[5], p2))(zs, read.proprio)
+        np.testing.assert_allclose(np.asarray(channel(read, "task")), np.asarray(want), atol=1e-6)
+        assert not np.allclose(np.asarray(head), np.asarray(want))
+    assert np.all(np.asarray(want) == 0.0)   # the last action was a move: never a delivery
+
+
 def test_gate_task_counts_imagined_deliveries_only_within_reach_of_the_target():
     """planner.gate_task: the sensor head's imagined task event is scaled by the imagined body's reach
     of its target pose (1 within a cell, 0 from two cells on), read at the step's start."""
@@ -553,6 +575,26 @@ def test_critic_imagined_audit_reads_the_critic_on_encoded_and_imagined_latents(
     assert min(k3["drift_in_spreads"]) > 0
     assert all(0 < b < a for a, b in zip(k0["encoded"]["steps"], k3["imagined"]["steps"]))
     assert mod.summary(res).splitlines()[1].startswith("k=  3  r encoded")
+
+
+def test_a_step_reports_the_world_its_decision_was_made_in(tmp_path, load_script):
+    """act's `prior` is the state z encodes (audits replay plans from it; `state` is the world after the
+    step), and scripts/plan_audit.py replays from it: its real replay of a plan starts where it was chosen."""
+    from aptami.agent.agent import _encode
+
+    agent = Agent(tiny("fetch", task=1.0).replace(env={"max_steps": 20}))
+    st = agent.init(jax.random.key(0))
+    _, tr = jax.jit(lambda s: agent.collect(s, 30, "random", keep=("z", "prior", "state")))(st)
+    obs = jax.vmap(lambda s: agent.house.observe(s, agent.env_params))(tr["prior"])
+    z_prior = jax.vmap(lambda f, p: _encode(st.wm, f, p))(obs.frame, obs.proprio)
+    np.testing.assert_allclose(np.asarray(z_prior), np.asarray(tr["z"]), rtol=1e-5, atol=1e-5)
+    obs = jax.vmap(lambda s: agent.house.observe(s, agent.env_params))(tr["state"])
+    z_after = jax.vmap(lambda f, p: _encode(st.wm, f, p))(obs.frame, obs.proprio)
+    assert not np.allclose(np.asarray(z_after), np.asarray(tr["z"]), atol=1e-5)
+    mod = load_script("plan_audit")
+    save(tmp_path / "run", agent.cfg, jax.tree.map(lambda x: x[None], st), {"iterations": 0})
+    res = mod.audit(tmp_path / "run", 8, 4)
+    assert res["decisions_per_seed"] == 2 and np.isfinite(res["real_ic_same_plan"])
 
 
 def test_critic_swap_changes_the_critic_and_nothing_else(load_script):

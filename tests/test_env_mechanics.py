@@ -103,6 +103,24 @@ def test_task_events_happen_only_within_reach_of_the_target_pose(level):
     assert np.all(reach[events] == 1.0)
 
 
+def test_a_delivery_is_a_function_of_the_body_sense_and_the_action():
+    """What planner.task_of_body reads from an imagined step equals the env's delivery count on every real
+    step: random moves, interactions and drops ("alt") on a crowded level with many orders."""
+    from aptami.env.core import delivery_of_proprio
+
+    level = "#######\n#1R.h.#\n#2h.3h#\n#######"
+    acts = jax.random.choice(jax.random.key(5), jnp.array([UP, DOWN, LEFT, RIGHT, INTERACT, INTERACT, ALT]),
+                             (6000,), p=jnp.array([1, 1, 1, 1, 1, 1, 0.25]) / 6.25)
+    house, p, s, info = play(level, acts, size={"max_humans": 3}, p_human_move=0.2, p_need=0.5,
+                             battery_drain=0.0, move_cost=0.0, act_cost=0.0)
+    pr = jax.vmap(house.proprio)(s)
+    read = jax.vmap(delivery_of_proprio)(pr[:-1], (acts == INTERACT).astype(jnp.float32), pr[1:])
+    delivered = info["events"][:, EV["item_delivered"]]
+    dropped = (np.asarray(acts) == ALT) & (np.asarray(s.held[:-1]) > 0)
+    assert delivered.sum() >= 20 and dropped.sum() >= 20          # many deliveries, and many drops
+    np.testing.assert_array_equal(np.asarray(read), delivered)
+
+
 def test_the_order_signal_cannot_be_farmed_by_dropping_and_picking_up():
     level = "#######\n#1R.h.#\n#######"
     acts = [LEFT, INTERACT, ALT, INTERACT, ALT, INTERACT]

@@ -27,7 +27,7 @@ import optax
 from ..env import make
 from ..env.types import ACTION_NAMES, EVENT_INDEX, N_ACTIONS, N_EVENTS, POSE_SLICE, PROPRIO_SIZE, EnvState, Obs
 from .actor import Policy, penalised, plan
-from .config import AgentConfig
+from .config import AgentConfig, ConfigError
 from .configurator import Configurator
 from .cost import (
     N_SENSORS,
@@ -123,6 +123,9 @@ class Agent:
         self.n_actions = N_ACTIONS
         self.frame_shape, self.tile_px = self.house.size.frame_shape, self.house.size.tile_px
         self.has_goal = int(self.env_params.n_goal_spawn) > 0
+        if cfg.planner.task_of_body and self.has_goal:
+            raise ConfigError(f"PlannerConfig.task_of_body=True reads deliveries off the body sense, which holds one "
+                              f"target pose: scenario {cfg.scenario!r} has a navigation goal (allowed: false there)")
         self._setup(extra_terms)
         # train.demo_steps: the oracle planner the robot watches (built here, outside jit)
         self._teacher = Agent(teacher_config(cfg), extra_terms) if cfg.train.demo_steps else None
@@ -224,7 +227,8 @@ class Agent:
                                     st.counts, self.cfg.perception.latent, reads_frames(self.ic))
         if anchors is None:
             anchors = self._anchors(st, jax.random.key(0) if key is None else key)
-        return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors, self.cfg.planner.gate_task)
+        return LearnedModel(st.wm, self.novelty_of_latent, st.counts, anchors, self.cfg.planner.gate_task,
+                            self.cfg.planner.task_of_body)
 
     def decide(self, st: AgentState, key, z, weights, mode: str, explore: bool = False, anchors=None,
                proposals=None):
@@ -312,7 +316,8 @@ class Agent:
                           env_steps=st.env_steps + 1, running=r, episodes=e)
         out = {"action": action, "cost": cost, "terms": terms, "plan_cost": plan_cost, "plan": plan_seq, "done": done,
                "truncated": info["truncated"], "task": info["task"], "events": info["events"], "welfare": welfare,
-               "z": z, "sensors": sensors, "state": after}  # `state`: the world after the step, before any reset
+               "z": z, "sensors": sensors, "state": after,  # `state`: the world after the step, before any reset
+               "prior": st.env_state}  # the world the decision was made in (z encodes its view)
         return new, out
 
     # ------------------------------------------------------------------ learning

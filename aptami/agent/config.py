@@ -143,6 +143,10 @@ class PlannerConfig:
                                       # as the imagined body is within a cell of its target pose, where every
                                       # real one happens (env.core.task_reach_of_proprio); against a planner
                                       # choosing the sensor head's imagined deliveries (README, fetch)
+    task_of_body: bool = False        # learned model: the task channel's deliveries are read off the imagined
+                                      # body (env.core.delivery_of_proprio) instead of the sensor head, whose
+                                      # reading the planner exploits (scripts/judge_parts.py; README, fetch);
+                                      # levels without a navigation goal only
 
     def check(self):
         _positive(self, "samples", "horizon", "iterations", "elites", "grad_steps")
@@ -159,7 +163,7 @@ class PlannerConfig:
         _in_range(self, "pessimism", 0.0, 1e6)
         _in_range(self, "density_weight", 0.0, 1e6)
         _in_range(self, "curiosity", 0.0, 1e6)
-        _bool(self, "gate_task")
+        _bool(self, "gate_task", "task_of_body")
 
 
 @dataclass(frozen=True)

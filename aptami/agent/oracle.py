@@ -12,11 +12,17 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..env.core import House, task_reach_of_proprio
-from ..env.types import EnvParams
+from ..env.core import House, delivery_of_proprio, task_reach_of_proprio
+from ..env.types import ACTION_NAMES, EnvParams
 from .cost import SENSOR_INDEX, Percept, sensors_from_signals
 
 _NOV, _TASK = SENSOR_INDEX["novelty"], SENSOR_INDEX["task"]
+_INTERACT = ACTION_NAMES.index("interact")
+
+
+def task_of_body(sensors, proprio, a_vec, proprio_next):
+    """The sensors with the task channel read off the body sense of the step (planner.task_of_body)."""
+    return sensors.at[_TASK].set(delivery_of_proprio(proprio, a_vec[_INTERACT], proprio_next))
 
 
 class Imagined(NamedTuple):
@@ -36,6 +42,7 @@ class LearnedModel(eqx.Module):
     counts: jax.Array
     anchors: jax.Array | None = None             # [M, D] remembered latents (the training distribution)
     gate_task: bool = eqx.field(static=True, default=False)  # planner.gate_task
+    task_of_body: bool = eqx.field(static=True, default=False)  # planner.task_of_body
 
     def root(self, z):
         return Imagined(z, self.wm.body_sense(z))
@@ -45,6 +52,8 @@ class LearnedModel(eqx.Module):
         z, proprio = (m.z, m.proprio) if carried else (m, self.wm.body_sense(m))
         z2, percept, disagreement = self.wm.imagine(z, a_vec, proprio)
         sensors = percept.sensors.at[_NOV].set(self.novelty(self.counts, z2))
+        if self.task_of_body:  # deliveries read off the imagined body, not the sensor head
+            sensors = task_of_body(sensors, proprio, a_vec, percept.proprio)
         if self.gate_task:  # an imagined task event counts only as far as the imagined body is within reach
             sensors = sensors.at[_TASK].multiply(task_reach_of_proprio(proprio))
         return Imagined(z2, percept.proprio) if carried else z2, percept._replace(sensors=sensors), disagreement

@@ -481,6 +481,19 @@ def task_reach_of_proprio(proprio):
     return jnp.clip(proprio[HAS_GOAL_INDEX], 0.0, 1.0) * jnp.clip(2.0 - d, 0.0, 1.0)
 
 
+def delivery_of_proprio(proprio, interacted, proprio_next):
+    """A delivery read off the body sense of a step: the robot held an item its orders list, was within
+    a cell of the requester (its target pose), pressed "interact", and holds nothing after. Equals the
+    env's delivery count on every real step of a level without a navigation goal (a test checks it on
+    random rollouts with drops): a drop needs "alt", a swap at a shelf leaves something in hand, and an
+    interaction facing another human changes nothing. Smooth in the body sense and the action, so a
+    learned world model's imagined delivery is as faithful as its imagined body (planner.task_of_body)."""
+    held = proprio[HELD_SLICE][1:1 + N_ITEMS]
+    wants = jnp.clip(jnp.sum(held * proprio[ORDERS_SLICE]), 0.0, 1.0)
+    empty = jnp.clip(1.0 - jnp.sum(proprio_next[HELD_SLICE][1:]), 0.0, 1.0)
+    return interacted * wants * task_reach_of_proprio(proprio) * empty
+
+
 def _asked_for_held(held, need, robot_pos, human_pos, width):
     """Which humans need the item the robot holds, and each one's Manhattan distance from it."""
     wants = (held >= 1) & (held <= N_ITEMS) & (need == held)
