@@ -16,6 +16,8 @@ agent's encoder, policy and critic and changes where the planner's futures come 
     sim-truth      the true simulator, and the true sensors (what the oracle's IC reads); its critic on
                    the encoding of the last true frame
     sim-heads+task   as sim-heads, but the task channel (deliveries) is the true one
+    imagined+task    the agent's imagination, but the task channel of each imagined step is the one the true
+                     simulator gives for the same actions from the true state (everything else imagined)
     sim-heads+order  as sim-heads, but the order channel and carrying level (the carry potential) are true
     ...-nocritic   the same without the critic (planner.use_critic=false)
 
@@ -52,9 +54,9 @@ from aptami.env.core import House  # noqa: E402
 from aptami.env.types import EnvParams  # noqa: E402
 from aptami.util import enable_compilation_cache  # noqa: E402
 
-ARMS = ("imagined", "imagined-nocritic", "sim-heads", "sim-heads-nocritic", "sim-heads+task", "sim-heads+order",
-        "sim-truth", "sim-truth-nocritic")
-_NOV = SENSOR_INDEX["novelty"]
+ARMS = ("imagined", "imagined-nocritic", "imagined+task", "sim-heads", "sim-heads-nocritic", "sim-heads+task",
+        "sim-heads+order", "sim-truth", "sim-truth-nocritic")
+_NOV, _TASK = SENSOR_INDEX["novelty"], SENSOR_INDEX["task"]
 TRUE_CHANNELS = {"task": ("task",), "order": ("order", "carrying")}
 
 
@@ -101,6 +103,32 @@ class SimHeads(eqx.Module):
         return jax.numpy.zeros(())
 
 
+class ImaginedTrueTask(eqx.Module):
+    """The agent's imagination (its LearnedModel), stepped beside the true simulator on the same actions;
+    only the task channel of each imagined step is taken from the simulator."""
+
+    learned: eqx.Module
+    house: House = eqx.field(static=True)
+    params: EnvParams
+    state0: object
+
+    def root(self, z):
+        return self.learned.root(z), self.state0
+
+    def step(self, m, a_vec, key):
+        m_l, m_s = m
+        m_l2, percept, disagreement = self.learned.step(m_l, a_vec, key)
+        nxt, info = self.house.step_state(key, m_s, jax.numpy.argmax(a_vec), self.params)
+        real = sensors_from_signals(self.house.signals(nxt, info, self.params))
+        return (m_l2, nxt), percept._replace(sensors=percept.sensors.at[_TASK].set(real[_TASK])), disagreement
+
+    def latent(self, m):
+        return self.learned.latent(m[0])
+
+    def unfamiliarity(self, m):
+        return jax.numpy.zeros(())
+
+
 class SimTruth(OracleWorldModel):
     """The oracle's model (true dynamics, true sensors), rooted at the true state in place of the latent;
     the critic and the policy read the agent's encoding of the true frames."""
@@ -124,7 +152,10 @@ class Judged(Agent):
         if self.part == "sim-truth":
             return SimTruth(self.house, self.env_params, _encode, st.wm, self.novelty_of_code, st.counts,
                             self.cfg.perception.latent, state0=st.env_state)
-        return super().planning_model(st, key, anchors)
+        learned = super().planning_model(st, key, anchors)
+        if self.part == "imagined+task":
+            return ImaginedTrueTask(learned, self.house, self.env_params, st.env_state)
+        return learned
 
 
 def parts(run, steps: int, copies: int = 4, sets=(), arms=ARMS) -> dict:

@@ -1,5 +1,6 @@
 """Test set-up: JAX's persistent compilation cache (both thresholds 0) and fast hypothesis runs."""
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("APTAMI_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".jax_cache"))
@@ -30,7 +31,12 @@ def load_script():
         spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "scripts"
                                                       / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        sys.modules[name] = mod   # dataclasses (equinox modules) look their module up while being defined
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[name]
+            raise
         return mod
 
     return load

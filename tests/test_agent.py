@@ -1,6 +1,7 @@
 """The APTAMI agent: immutability of the IC, planners, learning, bad input, determinism."""
 import dataclasses
 import functools
+from pathlib import Path
 
 import equinox as eqx
 import gymnasium as gym
@@ -595,6 +596,43 @@ def test_a_step_reports_the_world_its_decision_was_made_in(tmp_path, load_script
     save(tmp_path / "run", agent.cfg, jax.tree.map(lambda x: x[None], st), {"iterations": 0})
     res = mod.audit(tmp_path / "run", 8, 4)
     assert res["decisions_per_seed"] == 2 and np.isfinite(res["real_ic_same_plan"])
+
+
+def test_judge_parts_replace_one_piece_of_the_judge_at_a_time(load_script, monkeypatch):
+    """scripts/judge_parts.py, one planned step from the true state: sim-heads reads the agent's heads on
+    the encoding of the true next frame, +task swaps in the true task channel and nothing else, sim-truth
+    reads the true sensors, imagined+task is the agent's imagination with the true task channel alone."""
+    from aptami.agent.agent import _encode
+    from aptami.agent.cost import SENSOR_INDEX, sensors_from_signals
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    mod = load_script("judge_parts")
+    base = Agent(tiny("fetch"))
+    st = base.init(jax.random.key(0))
+    z = _encode(st.wm, st.obs.frame, st.obs.proprio)
+    a, key = jax.nn.one_hot(3, 7), jax.random.key(3)
+
+    def step(part):
+        judged = mod.Judged(base.cfg)
+        judged.part = part
+        model = judged.planning_model(st)
+        m, percept, _ = model.step(model.root(z), a, key)
+        return np.asarray(model.latent(m)), np.asarray(percept.sensors)
+
+    nxt, info = base.house.step_state(key, st.env_state, 3, base.env_params)
+    true = np.asarray(sensors_from_signals(base.house.signals(nxt, info, base.env_params)))
+    obs = base.house.observe(nxt, base.env_params)
+    z2 = _encode(st.wm, obs.frame, obs.proprio)
+    heads = np.asarray(st.wm.read(z, a, z2)[0])
+    task, nov = SENSOR_INDEX["task"], SENSOR_INDEX["novelty"]
+    rest = np.arange(len(true)) != task
+    (lat, sh), (_, sh_task), (_, truth) = step("sim-heads"), step("sim-heads+task"), step("sim-truth")
+    np.testing.assert_allclose(lat, np.asarray(z2), rtol=1e-6)
+    np.testing.assert_allclose(np.delete(sh, nov), np.delete(heads, nov), rtol=1e-5, atol=1e-6)
+    assert sh_task[task] == true[task] != sh[task] and np.array_equal(sh_task[rest], sh[rest])
+    np.testing.assert_allclose(np.delete(truth, nov), np.delete(true, nov), rtol=1e-6)
+    (_, im), (_, im_task) = step("imagined"), step("imagined+task")
+    assert im_task[task] == true[task] != im[task] and np.array_equal(im_task[rest], im[rest])
 
 
 def test_critic_swap_changes_the_critic_and_nothing_else(load_script):
