@@ -39,6 +39,30 @@ def tiled(st, copies: int):
     return jax.tree.map(lambda x: jnp.concatenate([x] * copies), st)
 
 
+def by_agent(vals, n: int, copies: int) -> list[list[float]]:
+    """Per-copy values in tiled order (copy k of agent i at k * n + i) as [agent][copy]."""
+    return [[vals[k * n + i] for k in range(copies)] for i in range(n)]
+
+
+def arm_lines(res: dict, arms, width: int) -> list[str]:
+    """One line per arm present in `res`: its mean, then each agent's mean and copies."""
+    lines = []
+    for arm in arms:
+        if arm in res:
+            per = "  ".join(f"{np.mean(a):.2f} ({' '.join(f'{x:.1f}' for x in a)})" for a in res[arm])
+            lines.append(f"{arm:{width}s} {np.mean(res[arm]):5.2f}   {per}")
+    return lines
+
+
+def evaluation_args(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every swap script shares: steps, copies, planner settings, JSON out."""
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE")
+    ap.add_argument("--json", action="store_true")
+    return ap
+
+
 def with_fresh_critics(agent, st, copies: int, key):
     """(the state tiled `copies` times, the same with fresh critics); a fresh critic's target network
     starts as a copy of it, as at init."""
@@ -60,7 +84,7 @@ def swap(run, steps: int, copies: int = 4, sets=(), key=None, none: bool = False
     for name, ag, s in arms:
         r = evaluate_seeds(ag, s, steps, jax.random.key(0))   # the same evaluation keys for every arm
         ps = [p["mean_return"] for p in r["per_seed"]]
-        out[name] = [[ps[k * n + i] for k in range(copies)] for i in range(n)]
+        out[name] = by_agent(ps, n, copies)
     d = np.asarray(out["fresh"]) - np.asarray(out["own"])
     out["fresh_minus_own"] = {"mean": float(d.mean()), "per_agent": [float(x) for x in d.mean(1)]}
     return out
@@ -80,11 +104,8 @@ def summary(res: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--copies", type=int, default=4)
-    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE")
+    evaluation_args(ap)
     ap.add_argument("--none", action="store_true", help="also plan without a critic")
-    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     enable_compilation_cache()
     res = swap(args.run, args.steps, args.copies, args.set, none=args.none)

@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from critic_swap import tiled  # noqa: E402  (this folder)
+from critic_swap import arm_lines, by_agent, evaluation_args, tiled  # noqa: E402  (this folder)
 
 from aptami.agent import Agent  # noqa: E402
 from aptami.agent.agent import _encode  # noqa: E402
@@ -175,7 +175,7 @@ def parts(run, steps: int, copies: int = 4, sets=(), arms=ARMS) -> dict:
         judged = Judged(agent.cfg)
         judged.part = part
         vals = [p["mean_return"] for p in evaluate_seeds(judged, tiled(st, copies), steps, key)["per_seed"]]
-        out[arm] = [[vals[k * n + i] for k in range(copies)] for i in range(n)]
+        out[arm] = by_agent(vals, n, copies)
         print(f"{arm}: {np.mean(vals):.2f}", file=sys.stderr, flush=True)
     return out
 
@@ -183,21 +183,14 @@ def parts(run, steps: int, copies: int = 4, sets=(), arms=ARMS) -> dict:
 def summary(res: dict) -> str:
     lines = [f"{res['agents']} agent(s) x {res['copies']} copies, {res['steps']} steps, set {res['set']}",
              "arm                  mean   per agent (copies)"]
-    for arm in ARMS:
-        if arm in res:
-            per = "  ".join(f"{np.mean(a):.2f} ({' '.join(f'{x:.1f}' for x in a)})" for a in res[arm])
-            lines.append(f"{arm:20s} {np.mean(res[arm]):5.2f}   {per}")
-    return "\n".join(lines)
+    return "\n".join(lines + arm_lines(res, ARMS, 20))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--copies", type=int, default=4)
-    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE")
+    evaluation_args(ap)
     ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
-    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     enable_compilation_cache()
     res = parts(args.run, args.steps, args.copies, args.set, tuple(args.arms.split(",")))

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from critic_swap import tiled  # noqa: E402  (this folder)
+from critic_swap import arm_lines, by_agent, evaluation_args, tiled  # noqa: E402  (this folder)
 
 from aptami.agent import Agent  # noqa: E402
 from aptami.agent.actor import policy_rollouts  # noqa: E402
@@ -112,7 +112,7 @@ def swap(learned_run, oracle_run, steps: int, copies: int = 4, sets=(), arms=ARM
             donor = tiled(runs[judge if source == "own-sim" else source][1], copies)
             vals = evaluate_with(Proposed(agent.cfg), st, (donor.wm, donor.policy), steps, key)
         m = n["learned"]
-        out[arm] = [[vals[k * m + i] for k in range(copies)] for i in range(m)]
+        out[arm] = by_agent(vals, m, copies)
         print(f"{arm}: {np.mean(vals):.2f}", file=sys.stderr, flush=True)
     return out
 
@@ -120,22 +120,15 @@ def swap(learned_run, oracle_run, steps: int, copies: int = 4, sets=(), arms=ARM
 def summary(res: dict) -> str:
     lines = [f"{res['agents']} agent pair(s) x {res['copies']} copies, {res['steps']} steps, set {res['set']}",
              "judge:proposals   mean   per agent (copies)"]
-    for arm in ARMS:
-        if arm in res:
-            per = "  ".join(f"{np.mean(a):.2f} ({' '.join(f'{x:.1f}' for x in a)})" for a in res[arm])
-            lines.append(f"{arm:17s} {np.mean(res[arm]):5.2f}   {per}")
-    return "\n".join(lines)
+    return "\n".join(lines + arm_lines(res, ARMS, 17))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("learned_run")
     ap.add_argument("oracle_run")
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--copies", type=int, default=4)
-    ap.add_argument("--set", action="append", default=[], metavar="planner.KEY=VALUE")
+    evaluation_args(ap)
     ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
-    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     enable_compilation_cache()
     res = swap(args.learned_run, args.oracle_run, args.steps, args.copies, args.set, tuple(args.arms.split(",")))
