@@ -140,7 +140,7 @@ class SimTruth(OracleWorldModel):
 
 
 class Judged(Agent):
-    """The learned agent planning through the model of `part` ("sim-heads" or "sim-truth")."""
+    """The learned agent planning through the model of `part` (an arm without its "-nocritic")."""
 
     part = "imagined"
 
