@@ -1,7 +1,7 @@
 """Does a learned world model know what a delivery is? Its one-step predictions on the oracle's experience.
 
     python scripts/delivery_audit.py RUN_FOLDER [--steps 600] [--agent 0]
-        [--rollout] [--moves [--readout]] [--refit {predictor,all} [--refit-updates 3000] [--refit-set K=V]]
+        [--rollout] [--moves [--readout]] [--refit {predictor,sensor_head,all} [--refit-updates 3000] [--refit-set K=V]]
 
 The learned fetch agent rarely delivers. Either its planner never reaches a delivery, or its world
 model does not predict one when it could. To tell them apart, let the oracle planner (the true
@@ -181,42 +181,24 @@ def fresh_pose_readout(agent, st, updates: int = 6000, batch: int = 256, seed: i
     return eqx.combine(params, static)
 
 
-REFITS = ("predictor", "all")
+REFITS = ("predictor", "sensor_head", "all")
 
 
 def refit(agent, st, what: str, updates: int, seed: int = 0, overrides=()):
     """Go on training the world model on the agent's own memory with its own loss, batch size and
-    optimiser (uniform batches: no event or bump replay) for `updates` more steps: `what`="predictor"
-    trains the predictor alone (the encoder and the heads frozen, so the latents it reads stop
-    moving), "all" trains everything (the control: the same number of further updates). If the
-    frozen-encoder refit learns blocked moves where the control does not, the predictor fails for
-    chasing a moving encoder, not for its loss or data. `overrides` (e.g. world_model.rollout=1)
-    change the loss of the refit only."""
-    import equinox as eqx
-    import optax
-
+    optimiser (uniform batches: no event or bump replay) for `updates` more steps (`Agent.fit_part`):
+    `what`="predictor" trains the predictor alone (the encoder and the heads frozen, so the latents it
+    reads stop moving), "sensor_head" the sensor head alone (what the planner's task reading comes from;
+    the latents and the imagined futures stay as they were), "all" trains everything (the control: the
+    same number of further updates). If the frozen-encoder refit learns blocked moves where the control
+    does not, the predictor fails for chasing a moving encoder, not for its loss or data. `overrides`
+    (e.g. world_model.rollout=1) change the loss of the refit only."""
     from aptami.agent import with_overrides
-    from aptami.agent.world_model import world_model_loss
 
     if what not in REFITS:
         raise SystemExit(f"--refit must be one of {REFITS}, got {what!r}")
     cfg = with_overrides(agent.cfg, list(overrides))
-    spec = jax.tree.map(lambda _: what == "all", st.wm)
-    spec = eqx.tree_at(lambda w: w.predictor, spec, replace=jax.tree.map(lambda _: True, st.wm.predictor))
-    params, frozen = eqx.partition(st.wm, spec)
-    opt = agent.wm_optim   # the agent's own: clipped Adam at its learning rate
-
-    def step(carry, key):
-        params, opt_state = carry
-        k_batch, k_loss = jax.random.split(key)
-        batch = st.memory.sample(k_batch, cfg.train.batch, cfg.train.seq_len)
-        g = jax.grad(lambda p: world_model_loss(eqx.combine(p, frozen), batch, cfg.world_model, k_loss)[0])(params)
-        upd, opt_state = opt.update(g, opt_state, params)
-        return (optax.apply_updates(params, upd), opt_state), None
-
-    keys = jax.random.split(jax.random.key(seed + 2), updates)
-    params = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), keys)[0][0])(params)
-    return st._replace(wm=eqx.combine(params, frozen))
+    return jax.jit(lambda s: agent.fit_part(s, what, updates, jax.random.key(seed + 2), cfg.world_model))(st)
 
 
 def moves_audit(loaded, steps: int, seed: int, readout: bool = False):
@@ -294,8 +276,8 @@ def main(argv=None):
                     "both; with neither, the delivery audit)")
     ap.add_argument("--readout", action="store_true",
                     help="with --moves: also a fresh MLP fitted on the same latents (is the outcome in the latent?)")
-    ap.add_argument("--refit", choices=REFITS, help="first train the world model further: the predictor alone "
-                    "on a frozen encoder, or all of it (the control); the audits then read the refitted model")
+    ap.add_argument("--refit", choices=REFITS, help="first train the world model further: the predictor or the "
+                    "sensor head alone, or all of it (the control); the audits then read the refitted model")
     ap.add_argument("--refit-updates", type=int, default=3000)
     ap.add_argument("--refit-set", action="append", default=[], help="config overrides for the refit's loss")
     a = ap.parse_args(argv)

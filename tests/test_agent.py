@@ -277,6 +277,58 @@ def test_rollout_weight_scales_only_the_multi_step_terms():
         WorldModelConfig(rollout_weight=-1.0).check()
 
 
+def test_task_weight_adds_the_task_channels_error_and_nothing_else():
+    """`world_model.task_weight` adds the sensor head's task-channel error (one step and along the rollout),
+    linearly in the weight, and at 0 the loss is the preset's; the refit script trains one part of a stored
+    run's world model with the changed loss and writes it as a run of its own."""
+    from aptami.agent.cost import SENSOR_INDEX
+    from aptami.agent.world_model import world_model_loss
+
+    cfg = tiny("fetch")
+    agent = Agent(cfg)
+    st, _ = jax.jit(lambda s: agent.collect(s, 40, "random"))(agent.init(jax.random.key(0)))
+    batch = st.memory.sample(jax.random.key(1), 4, 6)
+    batch["sensors"] = batch["sensors"].at[:, 2, SENSOR_INDEX["task"]].set(1.0)   # a delivery in every sequence
+
+    def loss(w, b=batch):
+        wc = dataclasses.replace(cfg.world_model, task_weight=w)
+        return float(jax.jit(lambda m, bb: world_model_loss(m, bb, wc, jax.random.key(2))[0])(st.wm, b))
+
+    base, one, two = loss(0.0), loss(1.0), loss(2.0)
+    assert one > base and abs((two - base) - 2 * (one - base)) < 1e-4 * abs(one - base) + 1e-6
+    with pytest.raises(ConfigError, match="task_weight"):
+        WorldModelConfig(task_weight=-1.0).check()
+
+
+def test_refit_run_trains_one_part_and_writes_a_run(tmp_path, load_script, monkeypatch):
+    """scripts/refit_run.py: one part of a stored run's world model trained further with a changed loss,
+    everything else bit-identical, written as a run of its own; train.head_updates does the same in training."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
+    mod = load_script("refit_run")
+    agent = Agent(tiny("fetch"))
+    st, _ = jax.jit(lambda s: agent.collect(s, 40, "random"))(agent.init(jax.random.key(0)))
+    save(tmp_path / "run", agent.cfg, jax.tree.map(lambda x: x[None], st), {"iterations": 2})
+    out = mod.refit_run(tmp_path / "run", tmp_path / "out", "sensor_head", 3, ["world_model.task_weight=5"])
+    new_agent, new, meta = load(out)
+    assert new_agent.cfg.world_model.task_weight == 5 and meta["refit"]["what"] == "sensor_head"
+    old = jax.tree.map(lambda x: x[None], st)
+    assert not leaves_equal(new.wm.sensor_head, old.wm.sensor_head)
+    assert leaves_equal(new._replace(wm=new.wm.sensor_head), old._replace(wm=new.wm.sensor_head))
+    assert leaves_equal(eqx.tree_at(lambda w: w.sensor_head, new.wm, old.wm.sensor_head), old.wm)
+    with pytest.raises(ConfigError, match="world_model"):
+        mod.refit_run(tmp_path / "run", tmp_path / "bad", "sensor_head", 3, ["planner.samples=8"])
+    # in training (train.head_updates, after the warm-up and each iteration): the same fit, keyed off the state
+    fitting = Agent(with_overrides(agent.cfg, ["train.head_updates=3"]))
+    fit = jax.jit(fitting._fit_head)(st)
+    assert not leaves_equal(fit.wm.sensor_head, st.wm.sensor_head) and not leaves_equal(fit.key, st.key)
+    assert leaves_equal(eqx.tree_at(lambda w: w.sensor_head, fit.wm, st.wm.sensor_head), st.wm)
+    assert leaves_equal(fit._replace(wm=st.wm, key=st.key), st) and Agent(agent.cfg)._fit_head(st) is st
+    with pytest.raises(ConfigError, match="head_updates"):
+        with_overrides(agent.cfg, ["train.head_updates=-1"])
+    with pytest.raises(ConfigError, match="allowed values"):
+        agent.fit_part(st, "critic", 1, jax.random.key(0))
+
+
 def test_world_model_learns_its_own_movement_without_collapse():
     err, z = _warm_world_model(0.0)
     assert err < 0.5  # cells

@@ -360,6 +360,43 @@ class Agent:
                           policy=policy, policy_opt=policy_opt, key=key, updates=st.updates + 1)
         return new, {**m, **cm, "policy_loss": pl}
 
+    WM_PARTS = ("predictor", "sensor_head", "proprio_head", "encoder", "idm", "all")
+
+    def fit_part(self, st: AgentState, part: str, updates: int, key, wm_cfg=None) -> AgentState:
+        """`updates` more steps of the world model's own loss (`wm_cfg`, else its configured one) on uniform
+        batches of memory for one part of the world model (`WM_PARTS`; "all": everything), the rest frozen,
+        from a fresh optimiser state of the agent's kind. Why: in joint training the sensor head chases an
+        encoder that moves under it; fitted again to the encoder as it is, the same head read fetch's
+        deliveries well enough to deliver more (README, fetch: train.head_updates)."""
+        if part not in self.WM_PARTS:
+            raise ConfigError(f"world-model part {part!r}: allowed values are {', '.join(self.WM_PARTS)}")
+        cfg = self.cfg
+        wm_cfg = cfg.world_model if wm_cfg is None else wm_cfg
+        spec = jax.tree.map(lambda _: part == "all", st.wm)
+        if part != "all":
+            spec = eqx.tree_at(lambda w: getattr(w, part), spec, replace=jax.tree.map(lambda _: True,
+                                                                                      getattr(st.wm, part)))
+        params, frozen = eqx.partition(st.wm, spec)
+
+        def step(carry, k):
+            params, opt_state = carry
+            k_batch, k_loss = jax.random.split(k)
+            batch = st.memory.sample(k_batch, cfg.train.batch, cfg.train.seq_len)
+            g = jax.grad(lambda p: world_model_loss(eqx.combine(p, frozen), batch, wm_cfg, k_loss)[0])(params)
+            upd, opt_state = self.wm_optim.update(g, opt_state, params)
+            return (optax.apply_updates(params, upd), opt_state), None
+
+        (params, _), _ = jax.lax.scan(step, (params, self.wm_optim.init(params)), jax.random.split(key, updates))
+        return st._replace(wm=eqx.combine(params, frozen))
+
+    def _fit_head(self, st: AgentState) -> AgentState:
+        """train.head_updates sensor-head-only updates (none when 0), keyed off the state's key."""
+        n = self.cfg.train.head_updates
+        if not n:
+            return st
+        key, k_fit = jax.random.split(st.key)
+        return self.fit_part(st._replace(key=key), "sensor_head", n, k_fit)
+
     # ------------------------------------------------------------------ programs
     def collect(self, st: AgentState, steps: int, mode: str, explore: bool = True, keep=("cost", "plan_cost", "task"),
                 remember: bool = True):
@@ -403,7 +440,8 @@ class Agent:
         st = self.prefill(st)
         if not self.cfg.train.pretrain_updates:
             return st, {}
-        return self.pretrain(st, self.cfg.train.pretrain_updates)
+        st, metrics = self.pretrain(st, self.cfg.train.pretrain_updates)
+        return self._fit_head(st), metrics
 
     def iterate(self, st: AgentState, iterations: int) -> tuple[AgentState, dict]:
         """`iterations` rounds of: collect with the actor, then learn. Metrics per iteration."""
@@ -414,6 +452,7 @@ class Agent:
             s = s._replace(episodes=_zero_episodes(self.n_terms))
             s, acted = self.collect(s, t.collect_steps, mode)
             s, learned = self.learn_many(s, t.updates)
+            s = self._fit_head(s)
             ep = s.episodes
             n = jnp.maximum(ep.count, 1.0)
             m = {"episodes": ep.count, "success_rate": ep.success / n, "episode_cost": ep.cost / n,

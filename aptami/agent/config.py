@@ -81,6 +81,11 @@ class WorldModelConfig:
     head_weight: float = 1.0          # read-out of proprioception and sensors
     pose_weight: float = 0.0          # extra: squared error of the read-out pose in cells (proprioception
     #                                   keeps pose in cells / 32, so a cell's error is otherwise nearly free)
+    task_weight: float = 0.0          # extra: squared error of the sensor head's task channel (deliveries, goals),
+    #                                   one step and along the rollout. The channel is one of 17 in the head's
+    #                                   mean and almost always 0, so its error is otherwise nearly free too;
+    #                                   a weight on a channel's error leaves its best fit (the expected task
+    #                                   reading) where it was, unlike replaying the rare events
     body_net: bool = False            # an MLP of its own predicts the body part of the next latent (trained on
     #                                   its error in proprioception, pose in cells); imagination reads it there
     stop_grad_target: bool = False    # True: stop-gradient targets (cheaper, but it lost accuracy here)
@@ -90,7 +95,7 @@ class WorldModelConfig:
         _positive(self, "hidden", "ensemble", "rollout", "sigreg_slices")
         _one_of(self, "regularizer", ("vicreg", "sigreg"))
         for n in ("var_weight", "cov_weight", "temporal_weight", "idm_weight", "sigreg_weight", "head_weight",
-                  "pose_weight", "rollout_weight"):
+                  "pose_weight", "rollout_weight", "task_weight"):
             _in_range(self, n, 0.0, 1e3)
         _in_range(self, "lr", 1e-7, 1.0)
 
@@ -206,6 +211,9 @@ class TrainConfig:
                                       # (a wall, a shut door, a human in the way), read off its own pose
     demo_steps: int = 0               # steps of the oracle planner acting, watched and remembered after the
                                       # prefill: learning by observation (experience of rare task events)
+    head_updates: int = 0             # after the warm-up and each iteration's updates, this many more of the
+                                      # sensor head alone on the encoder as it then is (Agent.fit_part): in joint
+                                      # training the head chases a moving encoder (README, fetch)
     demo_distill: bool = False        # also distil the watched oracle planner's choices into the Mode-1
                                       # policy (imitation of a Mode-2 that plans through the truth)
 
@@ -218,7 +226,7 @@ class TrainConfig:
         if self.event_fraction + self.blocked_fraction > 1.0:
             raise ConfigError(f"TrainConfig.event_fraction + blocked_fraction must not exceed 1, got "
                               f"{self.event_fraction} + {self.blocked_fraction}")
-        _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps")
+        _whole(self, "iterations", "prefill_steps", "pretrain_updates", "demo_steps", "head_updates")
         _bool(self, "demo_distill")
         if self.capacity < self.seq_len + 1:
             raise ConfigError(f"TrainConfig.capacity={self.capacity} must exceed seq_len={self.seq_len}")

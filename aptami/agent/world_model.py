@@ -26,6 +26,7 @@ from .nets import MLP, ensemble, ensemble_apply
 
 _CHANGE = np.array([SENSOR_INDEX[c] for c in CHANGE_OF])
 _LEVEL = np.array([SENSOR_INDEX[v] for v in CHANGE_OF.values()])
+_TASK = SENSOR_INDEX["task"]
 
 
 def levels(proprio):
@@ -176,6 +177,9 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
         pose = (ph[..., POSE_SLICE] - real[..., POSE_SLICE]) * POSE_SCALE
         return jnp.mean((ph - real) ** 2, -1) + cfg.pose_weight * jnp.mean(pose ** 2, -1)
 
+    def task_err(sh, real):  # per step: the task channel's squared error, weighted (cfg.task_weight)
+        return cfg.task_weight * (sh[..., _TASK] - real[..., _TASK]) ** 2
+
     heads = (jnp.mean((s_hat - batch["sensors"]) ** 2) + jnp.mean(proprio_err(p_hat, batch["next_proprio"]))
              + jnp.mean(proprio_err(p_hat_pred, batch["next_proprio"])))
     # ... and along the multi-step rollout, where the planner reads them: a head trained only on
@@ -184,6 +188,9 @@ def world_model_loss(wm: WorldModel, batch: dict, cfg: WorldModelConfig, key):
     prev_z = jnp.concatenate([z[:, :1], roll_z[:, :-1]], 1)
     s_roll = jax.vmap(jax.vmap(lambda zz, aa, zp: wm.read(zz, aa, zp)[0]))(prev_z, a_vec[:, :steps], roll_z)
     s_err = jnp.mean((s_roll - batch["sensors"][:, :steps]) ** 2, axis=2)
+    if cfg.task_weight:
+        heads = heads + jnp.mean(task_err(s_hat, batch["sensors"]))
+        s_err = s_err + task_err(s_roll, batch["sensors"][:, :steps])
     # the imagined proprioception too: the IC's levels are computed from it (cost.LEVEL_OF_PROPRIO)
     p_roll = jax.vmap(jax.vmap(wm.proprio_head))(roll_z)
     s_err = s_err + proprio_err(p_roll, batch["next_proprio"][:, :steps])
