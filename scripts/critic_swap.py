@@ -4,7 +4,7 @@ their own critic and with freshly initialised critics (random weights), on the s
     python scripts/critic_swap.py RUN [--steps 2000] [--copies 4] [--set planner.KEY=VALUE ...] [--none] [--json]
 
 Why: the oracle planner delivers about twice as much in `fetch` with an *untrained* critic at the
-horizon as with none (README, "What the oracle's 7.39 rests on"), likely because any fixed preference
+horizon as with none (docs/fetch.md, "What the oracle's 7.39 rests on"), likely because any fixed preference
 over end states beyond the horizon keeps the robot moving. If a learned agent's TD-trained critic gives its
 planner no more than such a random preference, the critic has learned nothing the planner can use.
 

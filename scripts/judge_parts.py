@@ -5,7 +5,7 @@ piece, by the true simulator, on the same episodes.
                                   [--arms A,B,...] [--json]
 
 Why: given the same proposals, the trained oracle agent's judge delivers ~4 more per episode than the learned
-agent's (scripts/proposal_swap.py; README, "Whose proposals, whose judge?"). That judge has three parts: the
+agent's (scripts/proposal_swap.py; docs/fetch.md, "Whose proposals, whose judge?"). That judge has three parts: the
 predictor (where the imagined futures go), the read-out (the heads that turn a latent into the sensors and
 body sense the Intrinsic Cost reads) and the critic (the value at the horizon). Each arm keeps the learned
 agent's encoder, policy and critic and changes where the planner's futures come from:

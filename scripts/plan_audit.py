@@ -81,7 +81,7 @@ def audit(folder, steps: int, every: int, sets=()):
         idx = jnp.arange(0, steps, every)
         pick = lambda x: x[idx]  # noqa: E731
         # each plan is replayed from the state it was chosen in (`prior`, which z encodes); before
-        # 2026-11-28 it was replayed from the state after its first action (see README, fetch)
+        # 2026-11-28 it was replayed from the state after its first action (see docs/fetch.md)
         z, plans, states = pick(tr["z"]), pick(tr["plan"]), jax.tree.map(pick, tr["prior"])
         ic_hat, v_hat, s_hat, w_hat = jax.vmap(imagined)(z, plans)
         ic_real, s_real, w_real = jax.vmap(real)(states, plans, jax.random.split(jax.random.key(5), idx.size))

@@ -6,7 +6,7 @@ proposals, and the oracle's planner given the learned agent's, on the same episo
 
 Why: at 32 x 2 half of the planner's 32 sequences come from its Mode-1 policy. The trained oracle agent's
 policy alone delivers ~2.5 per episode and its planner ~8.7; the learned agent's policy alone ~0.1-0.5 and
-its planner ~3 (README, "Is the learned agent's Mode-1 policy of any use?"). Is the learned agent limited by
+its planner ~3 (docs/fetch.md, "Is the learned agent's Mode-1 policy of any use?"). Is the learned agent limited by
 what it proposes (its policy) or by how it judges proposals (its world model, IC read-out and critic)?
 Each judge (the planner with its own model, IC and critic) is run with proposals from each policy:
 

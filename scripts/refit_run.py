@@ -3,7 +3,7 @@
     python scripts/refit_run.py RUN OUT [--what sensor_head] [--updates 3000] [--set world_model.KEY=VALUE ...]
 
 Why: between two trainings of the same configuration the spread of fetch deliveries is as large as any
-effect measured (README, fetch), so a change of the world model's loss is hard to judge by training anew
+effect measured (docs/fetch.md), so a change of the world model's loss is hard to judge by training anew
 on a few seeds. Refitting the same trained agents instead, for the same number of further updates on
 their own memory, once with the loss as it was (the control) and once with the change, compares the two
 on the same agents: the other networks, the memory and the evaluation keys are shared. Each seed of RUN

@@ -367,7 +367,7 @@ class Agent:
         batches of memory for one part of the world model (`WM_PARTS`; "all": everything), the rest frozen,
         from a fresh optimiser state of the agent's kind. Why: in joint training the sensor head chases an
         encoder that moves under it; fitted again to the encoder as it is, the same head read fetch's
-        deliveries well enough to deliver more (README, fetch: train.head_updates)."""
+        deliveries well enough to deliver more (docs/fetch.md: train.head_updates)."""
         if part not in self.WM_PARTS:
             raise ConfigError(f"world-model part {part!r}: allowed values are {', '.join(self.WM_PARTS)}")
         cfg = self.cfg

@@ -147,10 +147,10 @@ class PlannerConfig:
     gate_task: bool = False           # learned model: an imagined task event (delivery, goal) counts only as far
                                       # as the imagined body is within a cell of its target pose, where every
                                       # real one happens (env.core.task_reach_of_proprio); against a planner
-                                      # choosing the sensor head's imagined deliveries (README, fetch)
+                                      # choosing the sensor head's imagined deliveries (docs/fetch.md)
     task_of_body: bool = False        # learned model: the task channel's deliveries are read off the imagined
                                       # body (env.core.delivery_of_proprio) instead of the sensor head, whose
-                                      # reading the planner exploits (scripts/judge_parts.py; README, fetch);
+                                      # reading the planner exploits (scripts/judge_parts.py; docs/fetch.md);
                                       # levels without a navigation goal only
 
     def check(self):
@@ -213,7 +213,7 @@ class TrainConfig:
                                       # prefill: learning by observation (experience of rare task events)
     head_updates: int = 0             # after the warm-up and each iteration's updates, this many more of the
                                       # sensor head alone on the encoder as it then is (Agent.fit_part): in joint
-                                      # training the head chases a moving encoder (README, fetch)
+                                      # training the head chases a moving encoder (docs/fetch.md)
     demo_distill: bool = False        # also distil the watched oracle planner's choices into the Mode-1
                                       # policy (imitation of a Mode-2 that plans through the truth)
 
@@ -331,7 +331,7 @@ def with_overrides(cfg: AgentConfig, pairs: list[str]) -> AgentConfig:
 # ----------------------------------------------------------------------------- presets
 def preset(scenario: str, world_model: str = "learned", **cost_weights) -> AgentConfig:
     """A sensible starting configuration for a scenario: the configurator's per-task weights and
-    the sizes that were measured to work (see README, "Competence")."""
+    the sizes that were measured to work (see README, "Competence", and docs/fetch.md)."""
     weights = cost_weights or PRESET_WEIGHTS.get(scenario, {"task": 1.0})
     over = PRESET_OVERRIDES.get(scenario, {})
     cfg = AgentConfig(
@@ -357,11 +357,14 @@ PRESET_OVERRIDES = {
     # scripts/delivery_audit.py): the robot first watches 4,000 steps of the oracle planner at work
     # (train.demo_steps; 0 gives the unaided agent), and 40 iterations (1.2 -> 1.55 deliveries per episode
     # over 20). (train.event_fraction=0.25, replaying remembered deliveries, and planner.curiosity, a
-    # disagreement bonus, were measured worse; README, Competence). The carry potential moves 1/16 per
+    # disagreement bonus, were measured worse; docs/fetch.md). The carry potential moves 1/16 per
     # cell, so the imagined pose must be right to the cell along the plan: the pose's error counts in
     # cells and the rollout loss spans 8 steps (2.43 deliveries per episode against 1.10 without the
-    # two, 8 seeds each on an H200; README).
+    # two, 8 seeds each on an H200; docs/fetch.md). 300 learning updates per iteration instead of 100: the
+    # world model was undertrained (4.65 deliveries per episode against 3.05 at 32 x 2, 4.00 against 2.52
+    # at this planner, every one of 4 agents higher; a refit on the final memory then gains nothing;
+    # docs/fetch.md, 2026-12-08), for about a third more training time.
     "fetch": {"planner": {"epsilon": 0.1}, "world_model": {"pose_weight": 1.0, "rollout": 8},
               "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
-                        "iterations": 40, "collect_steps": 200, "updates": 100, "demo_steps": 4_000}},
+                        "iterations": 40, "collect_steps": 200, "updates": 300, "demo_steps": 4_000}},
 }

@@ -37,7 +37,7 @@ N_SENSORS = len(SENSORS)
 CHANGE_OF = {"order": "carrying"}
 # Levels that a hard-wired function of proprioception computes exactly (env.core), so a learned world
 # model reads them from its imagined proprioception instead of learning one more head for them:
-# the planner then cannot find states a learned read-out misjudges (measured: README, fetch).
+# the planner then cannot find states a learned read-out misjudges (measured: docs/fetch.md).
 LEVEL_OF_PROPRIO = {"carrying": order_potential_of_proprio}
 _SCALE = {"pain": 10.0, "energy": 100.0, "goal_dist": 1 / 5.0, "company": 0.5, "hazard": 0.5}
 
