@@ -362,7 +362,7 @@ PRESET_OVERRIDES = {
     # cells and the rollout loss spans 8 steps (2.43 deliveries per episode against 1.10 without the
     # two, 8 seeds each on an H200; docs/fetch.md). 300 learning updates per iteration instead of 100: the
     # world model was undertrained (4.65 deliveries per episode against 3.05 at 32 x 2, 4.00 against 2.52
-    # at this planner, every one of 4 agents higher; a refit on the final memory then gains nothing;
+    # at this planner, every one of 4 agents higher; a refit on the final memory then gains nothing, 600 no more;
     # docs/fetch.md, 2026-12-08), for about a third more training time.
     "fetch": {"planner": {"epsilon": 0.1}, "world_model": {"pose_weight": 1.0, "rollout": 8},
               "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
