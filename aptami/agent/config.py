@@ -363,7 +363,7 @@ PRESET_OVERRIDES = {
     # two, 8 seeds each on an H200; docs/fetch.md). 300 learning updates per iteration instead of 100: the
     # world model was undertrained (4.65 deliveries per episode against 3.05 at 32 x 2, 4.00 against 2.52
     # at this planner, every one of 4 agents higher; a refit on the final memory then gains nothing, 600 no more;
-    # docs/fetch.md, 2026-12-08), for about a third more training time.
+    # docs/fetch.md, 2026-12-08); an iteration took 72 s for 4 seeds against 62 s (both beside other jobs).
     "fetch": {"planner": {"epsilon": 0.1}, "world_model": {"pose_weight": 1.0, "rollout": 8},
               "train": {"prefill_steps": 20_000, "capacity": 40_000, "pretrain_updates": 3_000,
                         "iterations": 40, "collect_steps": 200, "updates": 300, "demo_steps": 4_000}},
